@@ -1,0 +1,173 @@
+"""The publisher REST API under /v1 (Chalice). Routes only: the rules live in subcast.services."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
+from chalice import Chalice, Response
+from pydantic import BaseModel, ValidationError
+
+from subcast.adapters.broadcasts import IdempotencyConflict, NotCancellable
+from subcast.adapters.publishing import ApiKey, TopicExists
+from subcast.domain.broadcast import Broadcast, BroadcastRequest, TopicRequest
+from subcast.services.api_keys import Forbidden, Scope, Unauthorized, authenticate
+from subcast.services.broadcasts import (
+    InvalidRequest,
+    NotFound,
+    cancel_broadcast,
+    create_broadcast,
+    create_topic,
+    get_broadcast,
+    list_topics,
+)
+from subcast.services.dependencies import broadcast_store, fanout_queue, publishing_store
+
+app = Chalice(app_name="subcast-api")
+logger = Logger()
+MAX_BODY_BYTES = 64 * 1024
+MAX_IDEMPOTENCY_KEY = 255
+JSON_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    return Response(status_code=status, body={"error": {"code": code, "message": message}})
+
+
+#: Domain exceptions -> HTTP, in one place.
+ERRORS: dict[type[Exception], tuple[int, str]] = {
+    Unauthorized: (401, "unauthorized"),
+    Forbidden: (403, "forbidden"),
+    NotFound: (404, "not_found"),
+    InvalidRequest: (400, "invalid_request"),
+    TopicExists: (409, "topic_exists"),
+    IdempotencyConflict: (409, "idempotency_key_reused"),
+}
+
+
+def api_route(path: str, method: str, scope: Scope) -> Callable[[Callable[..., Response]], Any]:
+    """A /v1 route: authenticates with ``scope`` and maps errors to ``{"error": {...}}``."""
+
+    def decorate(view: Callable[..., Response]) -> Any:
+        @functools.wraps(view)
+        def wrapper(**params: str) -> Response:
+            try:
+                key = authenticate(
+                    publishing_store(), app.current_request.headers.get("authorization"), scope.value
+                )
+                return view(key, **params)
+            except ApiError as error:
+                return error_response(error.status, error.code, error.message)
+            except NotCancellable as error:
+                return error_response(
+                    409, "not_cancellable", f"a {error.status.value} broadcast cannot be cancelled"
+                )
+            except tuple(ERRORS) as error:
+                status, code = ERRORS[type(error)]
+                if code == "idempotency_key_reused":
+                    message = "this Idempotency-Key was used for a different request"
+                elif code == "topic_exists":
+                    message = f"topic {error} exists already"
+                else:
+                    message = str(error)
+                return error_response(status, code, message)
+
+        return app.route(path, methods=[method], content_types=JSON_TYPES)(wrapper)
+
+    return decorate
+
+
+def parse_body(model: type[Model]) -> Model:
+    raw = app.current_request.raw_body or b""
+    if len(raw) > MAX_BODY_BYTES:
+        raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        data = json.loads(raw or b"null")
+    except ValueError:
+        raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "malformed_json", "the body must be a JSON object")
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or 'body'}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise ApiError(400, "invalid_request", problems) from None
+
+
+def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
+    counts = broadcast.counts
+    return {
+        "id": broadcast.broadcast_id,
+        "text": broadcast.text,
+        "topics": list(broadcast.topics),
+        "send_at": broadcast.send_at.isoformat(),
+        "status": broadcast.status.value,
+        "created_at": broadcast.created_at.isoformat(),
+        "counts": {
+            "recipients": counts.recipients,
+            "sent": counts.sent,
+            "failed": counts.failed,
+            "skipped": counts.skipped,
+            "pending": max(counts.recipients - counts.done, 0),
+        },
+        "fanout_complete": broadcast.fanout_done,
+    }
+
+
+@api_route("/v1/topics", "POST", Scope.TOPICS)
+def create_topic_view(key: ApiKey) -> Response:
+    topic = create_topic(publishing_store(), parse_body(TopicRequest))
+    return Response(status_code=201, body=topic.model_dump(mode="json"))
+
+
+@api_route("/v1/topics", "GET", Scope.TOPICS)
+def list_topics_view(key: ApiKey) -> Response:
+    return Response(
+        status_code=200, body={"topics": [t.model_dump(mode="json") for t in list_topics(publishing_store())]}
+    )
+
+
+@api_route("/v1/broadcasts", "POST", Scope.BROADCASTS)
+def create_broadcast_view(key: ApiKey) -> Response:
+    idempotency_key = app.current_request.headers.get("idempotency-key")
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        raise ApiError(
+            400, "invalid_idempotency_key", f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} characters"
+        )
+    request = parse_body(BroadcastRequest)
+    broadcast, created = create_broadcast(
+        request,
+        key,
+        idempotency_key,
+        store=broadcast_store(),
+        publishing=publishing_store(),
+        fanout=fanout_queue(),
+    )
+    headers = {} if created else {"Idempotent-Replayed": "true"}
+    logger.info(
+        "broadcast scheduled", extra={"broadcast_id": broadcast.broadcast_id, "replayed": not created}
+    )
+    return Response(status_code=201, body=broadcast_json(broadcast), headers=headers)
+
+
+@api_route("/v1/broadcasts/{broadcast_id}", "GET", Scope.BROADCASTS)
+def get_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
+    return Response(status_code=200, body=broadcast_json(get_broadcast(broadcast_store(), broadcast_id)))
+
+
+@api_route("/v1/broadcasts/{broadcast_id}/cancel", "POST", Scope.BROADCASTS)
+def cancel_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
+    return Response(status_code=200, body=broadcast_json(cancel_broadcast(broadcast_store(), broadcast_id)))

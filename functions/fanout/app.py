@@ -1,0 +1,42 @@
+"""SQS: one message per broadcast; page its audience into delivery jobs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from subcast.services.dependencies import audience_reader, broadcast_store, delivery_queue, fanout_queue
+from subcast.services.fanout import fan_out
+
+logger = Logger()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+#: Hand over to a fresh invocation with this much time left (checkpointed, so nothing is lost).
+SAFETY_MARGIN_MS = 20_000
+
+
+def record_handler(record: SQSRecord) -> None:
+    broadcast_id = json.loads(record.body)["broadcast_id"]
+    context = processor.lambda_context
+    report = fan_out(
+        broadcast_id,
+        store=broadcast_store(),
+        audience=audience_reader(),
+        deliveries=delivery_queue(),
+        fanout=fanout_queue(),
+        out_of_time=lambda: context is not None and context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS,
+    )
+    metrics.add_metric(name="DeliveryJobsQueued", unit=MetricUnit.Count, value=report.jobs)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,44 @@
+"""SQS: delivery jobs of many recipients each; send each recipient the broadcast exactly once."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from subcast.adapters.pacing import TokenBucket
+from subcast.domain.broadcast import DeliveryJob
+from subcast.services.delivery import deliver_job
+from subcast.services.dependencies import broadcast_store, subscriber_store, telegram_bot
+
+logger = Logger()
+metrics = Metrics()
+processor = BatchProcessor(event_type=EventType.SQS)
+#: Telegram's bulk limit per bot. Pacing across concurrent instances is the delivery issue's work.
+TELEGRAM_MESSAGES_PER_SECOND = 30.0
+
+
+@cache
+def pacer() -> TokenBucket:
+    return TokenBucket(TELEGRAM_MESSAGES_PER_SECOND)
+
+
+def record_handler(record: SQSRecord) -> None:
+    job = DeliveryJob.model_validate_json(record.body)
+    tally = deliver_job(
+        job, store=broadcast_store(), subscribers=subscriber_store(), messenger=telegram_bot(), pacer=pacer()
+    )
+    for outcome, count in tally.items():
+        metrics.add_metric(name=f"Deliveries_{outcome}", unit=MetricUnit.Count, value=count)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

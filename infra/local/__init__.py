@@ -1,0 +1,1 @@
+"""The local stack: template.yaml running on one machine, moto standing in for AWS."""

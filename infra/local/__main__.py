@@ -1,0 +1,62 @@
+"""`make run`: the whole stack from template.yaml on http://127.0.0.1:${SUBCAST_PORT:-8000}."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+
+from infra.local.stack import LocalStack
+
+
+def main() -> int:
+    started = time.monotonic()
+    port = int(os.environ.get("SUBCAST_PORT", "8000"))
+    every = os.environ.get("SUBCAST_SCHEDULE_SECONDS")
+    stack = LocalStack(port=port, schedule_every=float(every) if every else None)
+    try:
+        stack.start()
+    except OSError as error:
+        print(
+            f"subcast: cannot serve on 127.0.0.1:{port}: {error.strerror}. Set SUBCAST_PORT.", file=sys.stderr
+        )
+        return 1
+    base = stack.base_url
+    key_note = (
+        "generated; set SUBCAST_BOOTSTRAP_API_KEY to keep one" if stack.bootstrap_generated else "from env"
+    )
+    print(
+        f"""
+subcast local stack is up ({time.monotonic() - started:.1f} s): template.yaml on moto
+
+  API and webhooks   {base}
+  Sandbox messenger  {base}/_local/sandbox
+  Health             {base}/_local/health
+  Bootstrap API key  {stack.bootstrap_key}  ({key_note})
+
+  functions: {", ".join(stack.functions)}
+  queues polled: {len(stack.pollers)}   schedules: {len(stack.schedules)}
+
+Try:  curl -s -X POST {base}/v1/broadcasts -H "Authorization: Bearer $SUBCAST_BOOTSTRAP_API_KEY" \\
+        -H 'Content-Type: application/json' -d '{{"text": "Hello from subcast"}}'
+Ctrl-C stops everything.
+""",
+        flush=True,
+    )
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    try:
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    print("\nsubcast: stopping ...", file=sys.stderr, flush=True)
+    stack.stop()
+    print("subcast: stopped.", file=sys.stderr, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""Run template.yaml on this machine: moto, the template's resources, handlers, routes, queues, schedules."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.fakes.telegram import FakeBotApi
+from infra.local.events import route_pattern
+from infra.local.gateway import GatewayServer
+from infra.local.runtime import LocalFunction, load_handler
+from infra.local.workers import ScheduleRunner, SqsPoller, sqs_client
+from infra.provision import Deployment, provision
+from infra.template import ApiRoute, functions
+
+REGION = "us-east-1"
+# Local-only stand-ins, never valid anywhere else.
+LOCAL_BOT_TOKEN = "123456:local-sandbox-token"  # noqa: S105
+LOCAL_WEBHOOK_SECRET = "local-webhook-secret"  # noqa: S105
+LOCAL_ADDRESS_HASH_KEY = "local-address-hash-key"
+#: Environment variables a developer may set to override the template's values locally.
+OVERRIDABLE = ("TELEGRAM_API_BASE", "BRAND_NAME", "BRAND_DESCRIPTION", "POWERTOOLS_LOG_LEVEL")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class LocalStack:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    schedule_every: float | None = None  # override every rate() period (seconds), e.g. for tests
+    bootstrap_key: str = ""
+    bootstrap_generated: bool = False
+    deployment: Deployment | None = None
+    functions: dict[str, LocalFunction] = field(default_factory=dict)
+    routes: list[tuple[Any, ApiRoute]] = field(default_factory=list)
+    pollers: list[SqsPoller] = field(default_factory=list)
+    schedules: list[ScheduleRunner] = field(default_factory=list)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> None:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log is noise here
+
+        self.gateway = GatewayServer((self.host, self.port), self)  # fails early if the port is taken
+        self.port = self.gateway.server_address[1]
+        moto_port = free_port()
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        self.moto.start()
+        endpoint = f"http://127.0.0.1:{moto_port}"
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL": endpoint,
+        }.items():
+            os.environ[name] = value
+        self.deployment = provision(REGION, endpoint)
+        self._configure_environment()
+        self.bot_api = FakeBotApi(os.environ["TELEGRAM_BOT_TOKEN"])
+        self._create_bootstrap_key()
+        self._load_functions()
+        sqs = sqs_client(REGION, endpoint)
+        for spec in functions():
+            for source in spec.sqs:
+                poller = SqsPoller(
+                    self.functions[spec.logical_id],
+                    self.deployment.queue_url(source.queue),
+                    self.deployment.queue_arn(source.queue),
+                    source.batch_size,
+                    source.report_batch_item_failures,
+                    sqs,
+                    REGION,
+                    self.stop_event,
+                )
+                self.pollers.append(poller)
+            for schedule in spec.schedules:
+                runner = ScheduleRunner(
+                    self.functions[spec.logical_id],
+                    schedule.expression,
+                    REGION,
+                    self.stop_event,
+                    self.schedule_every,
+                )
+                self.schedules.append(runner)
+        for thread in [*self.pollers, *self.schedules]:
+            thread.start()
+        self.gateway_thread = threading.Thread(target=self.gateway.serve_forever, name="gateway", daemon=True)
+        self.gateway_thread.start()
+
+    def _configure_environment(self) -> None:
+        assert self.deployment is not None
+        overrides = {name: os.environ[name] for name in OVERRIDABLE if os.environ.get(name)}
+        environment = self.deployment.environment()
+        environment["TELEGRAM_API_BASE"] = f"{self.base_url}/_local/telegram"
+        environment["POWERTOOLS_LOG_LEVEL"] = "WARNING"
+        environment["POWERTOOLS_METRICS_DISABLED"] = "true"
+        environment.update(overrides)
+        environment.setdefault("TELEGRAM_BOT_TOKEN", os.environ.get("TELEGRAM_BOT_TOKEN") or LOCAL_BOT_TOKEN)
+        environment.setdefault(
+            "TELEGRAM_WEBHOOK_SECRET", os.environ.get("TELEGRAM_WEBHOOK_SECRET") or LOCAL_WEBHOOK_SECRET
+        )
+        environment.setdefault(
+            "ADDRESS_HASH_KEY", os.environ.get("ADDRESS_HASH_KEY") or LOCAL_ADDRESS_HASH_KEY
+        )
+        os.environ.update(environment)
+
+    def _create_bootstrap_key(self) -> None:
+        from subcast.services.api_keys import ALL_SCOPES, create_api_key
+        from subcast.services.dependencies import publishing_store
+
+        self.bootstrap_key = os.environ.get("SUBCAST_BOOTSTRAP_API_KEY", "")
+        if not self.bootstrap_key:
+            self.bootstrap_key = f"sc_boot{secrets.token_hex(2)}_{secrets.token_urlsafe(32)}"
+            self.bootstrap_generated = True
+        create_api_key(publishing_store(), "bootstrap", ALL_SCOPES, self.bootstrap_key)
+
+    def _load_functions(self) -> None:
+        assert self.deployment is not None
+        for spec in functions():
+            function = LocalFunction(spec, self.deployment.physical[spec.logical_id], load_handler(spec))
+            self.functions[spec.logical_id] = function
+            for route in spec.routes:
+                self.routes.append((route_pattern(route.path), route))
+
+    def match_route(self, method: str, path: str) -> tuple[ApiRoute, LocalFunction, dict[str, str]] | None:
+        for pattern, route in self.routes:
+            found = pattern.match(path)
+            if found and route.method in (method, "ANY"):
+                return route, self.functions[route.function], found.groupdict()
+        return None
+
+    def clock_moved(self) -> None:
+        for runner in self.schedules:
+            runner.wake.set()
+
+    def health(self) -> dict[str, Any]:
+        threads = {thread.name: thread.is_alive() for thread in [*self.pollers, *self.schedules]}
+        ok = bool(threads) and all(threads.values()) and not self.stop_event.is_set()
+        return {
+            "ok": ok,
+            "workers": threads,
+            "functions": {
+                name: {"invocations": f.invocations, "errors": f.errors} for name, f in self.functions.items()
+            },
+        }
+
+    def sandbox_config(self) -> dict[str, str]:
+        return {
+            "webhook_path": "/webhooks/telegram",
+            "secret_token": os.environ["TELEGRAM_WEBHOOK_SECRET"],
+            "bot_username": "subcast_local_bot",
+            "telegram_sent_path": "/_local/telegram/sent",
+        }
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        for runner in self.schedules:
+            runner.wake.set()
+        self.gateway.shutdown()
+        self.gateway.server_close()
+        for thread in [*self.pollers, *self.schedules]:
+            thread.join(timeout=5)
+        self.moto.stop()

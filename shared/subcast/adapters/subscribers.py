@@ -1,0 +1,260 @@
+"""Subscribers, their addresses, consent records and inbound-message markers in DynamoDB.
+
+Item layout (single table, ``pk``/``sk``):
+- ``SUB#<id>`` / ``PROFILE``: the subscriber; carries ``audience_shard`` only
+  while they may receive broadcasts (sparse index ``audience``).
+- ``SUB#<id>`` / ``CONSENT#<consent_id>``: one consent record per opt-in.
+- ``ADDR#<channel>#<address>`` / ``ADDR``: which subscriber an address belongs to.
+- ``INBOUND#<channel>#<message id>`` / ``INBOUND``: this provider message was
+  applied; holds the replies (outbox) until they are sent. Expires after 8 days,
+  longer than any provider retries a webhook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from subcast.adapters.aws import client, from_item, is_conditional_failure, to_item
+from subcast.domain.conversation import Inbound, Outcome
+from subcast.domain.subscriber import Channel, ConsentRecord, Subscriber, audience_shard
+
+INBOUND_MARKER_TTL = timedelta(days=8)
+
+
+class StaleSubscriber(Exception):
+    """Someone else changed the subscriber since it was read: read again and redo."""
+
+
+class AlreadyApplied(Exception):
+    """This provider message was applied before (a redelivery)."""
+
+
+@dataclass(frozen=True)
+class OutboxReply:
+    channel: Channel
+    address: str
+    text: str
+
+
+@dataclass(frozen=True)
+class InboundMarker:
+    key: dict[str, Any]
+    subscriber_id: str | None
+    outbox: tuple[OutboxReply, ...]
+
+
+def _profile_key(subscriber_id: str) -> dict[str, Any]:
+    return to_item({"pk": f"SUB#{subscriber_id}", "sk": "PROFILE"})
+
+
+def _address_key(channel: Channel, address: str) -> dict[str, Any]:
+    return to_item({"pk": f"ADDR#{channel.value}#{address}", "sk": "ADDR"})
+
+
+def _marker_key(inbound: Inbound) -> dict[str, Any]:
+    return to_item({"pk": f"INBOUND#{inbound.channel.value}#{inbound.message_id}", "sk": "INBOUND"})
+
+
+def profile_item(subscriber: Subscriber) -> dict[str, Any]:
+    values = subscriber.model_dump(mode="json")
+    values["addresses"] = [item.model_dump(mode="json") for item in subscriber.addresses]
+    extra: dict[str, Any] = {"pk": f"SUB#{subscriber.subscriber_id}", "sk": "PROFILE"}
+    if subscriber.receives_broadcasts:
+        extra["audience_shard"] = audience_shard(subscriber.subscriber_id)
+    return to_item({**values, **extra})
+
+
+def subscriber_from_item(item: dict[str, Any]) -> Subscriber:
+    return Subscriber.model_validate(from_item(item))
+
+
+class SubscriberStore:
+    """Reads and atomically changes what subcast knows about subscribers."""
+
+    def __init__(self, table_name: str) -> None:
+        self.table = table_name
+        self.dynamodb = client("dynamodb")
+
+    def find_by_address(
+        self, channel: Channel, address: str
+    ) -> tuple[Subscriber | None, ConsentRecord | None]:
+        """The subscriber behind an address, with their current consent record."""
+        found = self.dynamodb.get_item(
+            TableName=self.table, Key=_address_key(channel, address), ConsistentRead=True
+        ).get("Item")
+        if not found:
+            return None, None
+        return self.get_with_consent(from_item(found)["subscriber_id"])
+
+    def get_with_consent(self, subscriber_id: str) -> tuple[Subscriber | None, ConsentRecord | None]:
+        items = self._query_all(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": f"SUB#{subscriber_id}"}),
+            ConsistentRead=True,
+        )
+        by_sk = {item["sk"]["S"]: item for item in items}
+        if "PROFILE" not in by_sk:
+            return None, None
+        subscriber = subscriber_from_item(by_sk["PROFILE"])
+        consent_item = by_sk.get(f"CONSENT#{subscriber.consent_id}")
+        consent = ConsentRecord.model_validate(from_item(consent_item)) if consent_item else None
+        return subscriber, consent
+
+    def consent_history(self, subscriber_id: str) -> list[ConsentRecord]:
+        items = self._query_all(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :consent)",
+            ExpressionAttributeValues=to_item({":pk": f"SUB#{subscriber_id}", ":consent": "CONSENT#"}),
+            ConsistentRead=True,
+        )
+        records = [ConsentRecord.model_validate(from_item(item)) for item in items]
+        return sorted(records, key=lambda record: record.requested_at)
+
+    def get_many(self, subscriber_ids: list[str]) -> dict[str, Subscriber]:
+        """Current profiles of many subscribers (strongly consistent; missing ids are left out)."""
+        found: dict[str, Subscriber] = {}
+        pending = [_profile_key(subscriber_id) for subscriber_id in dict.fromkeys(subscriber_ids)]
+        while pending:
+            batch, pending = pending[:100], pending[100:]
+            request: dict[str, Any] = {self.table: {"Keys": batch, "ConsistentRead": True}}
+            while request:
+                response = self.dynamodb.batch_get_item(RequestItems=request)
+                for item in response["Responses"].get(self.table, []):
+                    subscriber = subscriber_from_item(item)
+                    found[subscriber.subscriber_id] = subscriber
+                request = response.get("UnprocessedKeys") or {}
+        return found
+
+    def apply(
+        self,
+        inbound: Inbound,
+        outcome: Outcome,
+        previous: Subscriber | None,
+        replies: tuple[OutboxReply, ...],
+    ) -> None:
+        """Record that ``inbound`` was applied, with all its effects, in one transaction.
+
+        Raises AlreadyApplied for a message applied before, StaleSubscriber when
+        the subscriber changed since it was read.
+        """
+        marker = {
+            **_marker_key(inbound),
+            **to_item(
+                {
+                    "received_at": inbound.received_at.isoformat(),
+                    "expires_at": int((inbound.received_at + INBOUND_MARKER_TTL).timestamp()),
+                    "subscriber_id": (outcome.subscriber or previous).subscriber_id
+                    if (outcome.subscriber or previous)
+                    else None,
+                    "outbox": [
+                        {"channel": reply.channel.value, "address": reply.address, "text": reply.text}
+                        for reply in replies
+                    ],
+                }
+            ),
+        }
+        writes: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": marker,
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            }
+        ]
+        if outcome.subscriber is not None:
+            changed = outcome.subscriber.model_copy(
+                update={"version": (previous.version + 1) if previous else 1}
+            )
+            put: dict[str, Any] = {"TableName": self.table, "Item": profile_item(changed)}
+            if previous is None:
+                put["ConditionExpression"] = "attribute_not_exists(pk)"
+                address = changed.primary
+                writes.append(
+                    {
+                        "Put": {
+                            "TableName": self.table,
+                            "Item": {
+                                **_address_key(address.channel, address.address),
+                                **to_item({"subscriber_id": changed.subscriber_id}),
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    }
+                )
+            else:
+                put["ConditionExpression"] = "version = :version"
+                put["ExpressionAttributeValues"] = to_item({":version": previous.version})
+            writes.append({"Put": put})
+        if outcome.consent is not None:
+            consent = outcome.consent
+            item = {
+                "pk": f"SUB#{consent.subscriber_id}",
+                "sk": f"CONSENT#{consent.consent_id}",
+                **consent.model_dump(mode="json"),
+            }
+            writes.append({"Put": {"TableName": self.table, "Item": to_item(item)}})
+        try:
+            self.dynamodb.transact_write_items(TransactItems=writes)
+        except ClientError as error:
+            if not is_conditional_failure(error):
+                raise
+            reasons = error.response.get("CancellationReasons", [])
+            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+                raise AlreadyApplied from error
+            raise StaleSubscriber from error
+
+    def marker(self, inbound: Inbound) -> InboundMarker | None:
+        found = self.dynamodb.get_item(TableName=self.table, Key=_marker_key(inbound), ConsistentRead=True)
+        if "Item" not in found:
+            return None
+        values = from_item(found["Item"])
+        outbox = tuple(
+            OutboxReply(Channel(reply["channel"]), reply["address"], reply["text"])
+            for reply in values.get("outbox", [])
+        )
+        return InboundMarker(_marker_key(inbound), values.get("subscriber_id"), outbox)
+
+    def replies_sent(self, inbound: Inbound, at: datetime) -> None:
+        """Empty the outbox: the replies are out, and the marker keeps no address or text."""
+        self.dynamodb.update_item(
+            TableName=self.table,
+            Key=_marker_key(inbound),
+            UpdateExpression="REMOVE outbox SET replied_at = :at",
+            ExpressionAttributeValues=to_item({":at": at.isoformat()}),
+        )
+
+    def set_reachable(self, subscriber_id: str, channel: Channel, address: str, reachable: bool) -> None:
+        """Mark one address (un)reachable, e.g. after the provider said the bot is blocked."""
+        for _attempt in range(5):
+            subscriber, _ = self.get_with_consent(subscriber_id)
+            if subscriber is None:
+                return
+            changed = subscriber.with_reachability(channel, address, reachable)
+            if changed == subscriber:
+                return
+            changed = changed.model_copy(update={"version": subscriber.version + 1})
+            try:
+                self.dynamodb.put_item(
+                    TableName=self.table,
+                    Item=profile_item(changed),
+                    ConditionExpression="version = :version",
+                    ExpressionAttributeValues=to_item({":version": subscriber.version}),
+                )
+                return
+            except ClientError as error:
+                if not is_conditional_failure(error):
+                    raise
+        raise StaleSubscriber(subscriber_id)
+
+    def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        while True:
+            response = self.dynamodb.query(TableName=self.table, **kwargs)
+            items.extend(response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]

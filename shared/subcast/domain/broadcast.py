@@ -1,0 +1,138 @@
+"""Broadcasts, topics and the rules that decide who receives what."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+#: Telegram measures message length in UTF-16 code units.
+MAX_TEXT_UTF16 = 4096
+#: How far in the past a send_at may be and still mean "now" (client clock skew).
+SEND_AT_GRACE = timedelta(minutes=5)
+#: Recipients per delivery job: few, large SQS messages keep requests per delivery low.
+JOB_SIZE = 100
+
+TOPIC_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _slug(value: str) -> str:
+    if not TOPIC_SLUG.fullmatch(value):
+        raise ValueError(
+            "a topic slug is 1-32 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
+        )
+    return value
+
+
+TopicSlug = Annotated[str, AfterValidator(_slug)]
+
+
+class TopicRequest(BaseModel):
+    """What a publisher sends to create a topic."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    slug: TopicSlug
+    name: str = Field(min_length=1, max_length=80)
+    description: str = Field(default="", max_length=500)
+
+
+class Topic(TopicRequest):
+    created_at: datetime
+
+
+class BroadcastRequest(BaseModel):
+    """What a publisher sends to schedule a broadcast."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str
+    topics: list[TopicSlug] = Field(default_factory=list, max_length=20)
+    send_at: AwareDatetime | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _text_fits(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("text must not be empty")
+        if utf16_length(text) > MAX_TEXT_UTF16:
+            raise ValueError(f"text is longer than {MAX_TEXT_UTF16} characters (UTF-16 code units)")
+        return text
+
+
+class BroadcastStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
+
+
+class DeliveryCounts(BaseModel):
+    recipients: int = 0  # found by fan-out so far
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0  # no longer eligible at send time, or the broadcast was cancelled
+
+    @property
+    def done(self) -> int:
+        return self.sent + self.failed + self.skipped
+
+
+class Broadcast(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    broadcast_id: str
+    text: str
+    topics: tuple[str, ...]
+    send_at: datetime
+    status: BroadcastStatus
+    created_at: datetime
+    created_by: str  # api key id
+    counts: DeliveryCounts = Field(default_factory=DeliveryCounts)
+    fanout_done: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return self.fanout_done and self.counts.done >= self.counts.recipients
+
+
+def resolve_send_at(requested: datetime | None, now: datetime) -> datetime:
+    """When a broadcast goes out: now, or the requested moment; raises for a moment long past."""
+    if requested is None:
+        return now
+    if requested < now - SEND_AT_GRACE:
+        raise ValueError("send_at is in the past")
+    return max(requested, now)
+
+
+def reaches(broadcast_topics: tuple[str, ...], subscriber_topics: tuple[str, ...] | None) -> bool:
+    """Whether a broadcast on these topics is for a subscriber with these topic choices.
+
+    A broadcast without topics is for everyone; a subscriber who has not chosen
+    topics receives every topic.
+    """
+    if not broadcast_topics or subscriber_topics is None:
+        return True
+    return not set(broadcast_topics).isdisjoint(subscriber_topics)
+
+
+class DeliveryJob(BaseModel):
+    """One SQS message for the sender: many recipients of one broadcast (ids only, no addresses)."""
+
+    broadcast_id: str
+    job_id: str
+    subscriber_ids: list[str] = Field(min_length=1, max_length=JOB_SIZE)
+
+
+def job_id(broadcast_id: str, subscriber_ids: list[str]) -> str:
+    """Deterministic: the same recipients of the same broadcast are the same job, however often enqueued."""
+    digest = hashlib.sha256("\n".join([broadcast_id, *sorted(subscriber_ids)]).encode()).hexdigest()
+    return digest[:24]

@@ -1,0 +1,322 @@
+"""The subscriber command language: what a message someone sent us asks for.
+
+Pure parsing, no I/O. The tables below are data, so later work (PAUSE
+durations, QUIET windows, ...) extends them without touching the matching.
+Stopping must always work: whenever a message plausibly asks to stop
+receiving messages, it parses to STOP.
+"""
+
+from __future__ import annotations
+
+import string
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Intent(StrEnum):
+    SUBSCRIBE = "subscribe"
+    CONFIRM = "confirm"
+    STOP = "stop"
+    PAUSE = "pause"
+    RESUME = "resume"
+    TOPICS = "topics"
+    DIGEST = "digest"
+    QUIET = "quiet"
+    TIMEZONE = "timezone"
+    LANGUAGE = "language"
+    LIMIT = "limit"
+    ALERT = "alert"
+    ALERTS = "alerts"
+    FILTER = "filter"
+    FILTERS = "filters"
+    STATUS = "status"
+    HELP = "help"
+    FEEDBACK = "feedback"
+    EXPORT = "export"
+    DELETE = "delete"
+    REFER = "refer"
+    UPGRADE = "upgrade"
+    UNKNOWN = "unknown"
+
+
+def _spellings(words: str) -> tuple[str, ...]:
+    return tuple(word.strip() for word in words.split(","))
+
+
+def _words(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+#: Keywords in their normalised spelling (casefolded, umlauts as ae/oe/ue).
+#: Spellings with the umlaut dots simply dropped (LOSCHEN) are accepted too: people type fast.
+SYNONYMS: dict[Intent, tuple[str, ...]] = {
+    Intent.SUBSCRIBE: _spellings("start, subscribe, join, anmelden, unstop"),
+    Intent.CONFIRM: _spellings("yes, ja, confirm, bestaetigen, bestatigen"),
+    Intent.STOP: _spellings(
+        "stop, stopall, unsubscribe, cancel, end, quit, revoke, optout, opt-out, opt out, remove, arret, "
+        "stopp, abmelden, kuendigen, kundigen, abbestellen"
+    ),
+    Intent.PAUSE: _spellings("pause, pausieren"),
+    Intent.RESUME: _spellings("resume, weiter, fortsetzen"),
+    Intent.TOPICS: _spellings("topics, themen"),
+    Intent.DIGEST: _spellings("digest, zusammenfassung"),
+    Intent.QUIET: _spellings("quiet, ruhe"),
+    Intent.TIMEZONE: _spellings("tz, zeitzone"),
+    Intent.LANGUAGE: _spellings("lang, sprache"),
+    Intent.LIMIT: _spellings("limit"),
+    Intent.ALERT: _spellings("alert"),
+    Intent.ALERTS: _spellings("alerts"),
+    Intent.FILTER: _spellings("filter, filtern"),
+    Intent.FILTERS: _spellings("filters"),
+    Intent.STATUS: _spellings("status, einstellungen, settings"),
+    Intent.HELP: _spellings("help, info, hilfe, ?"),
+    Intent.FEEDBACK: _spellings("feedback, meinung"),
+    Intent.EXPORT: _spellings("export, daten"),
+    Intent.DELETE: _spellings("delete, loeschen, loschen"),
+    Intent.REFER: _spellings("refer, empfehlen"),
+    Intent.UPGRADE: _spellings("upgrade, premium"),
+}
+
+#: The second word of DELETE that confirms erasure, whatever the language.
+DELETE_CONFIRMATIONS = frozenset({"confirm", "bestaetigen", "bestatigen"})
+
+#: Intents whose argument is data (a topic, a filter word, a time): a deliberate command
+#: whose argument happens to say "stop" (FILTER +stop) must not unsubscribe anyone.
+DATA_INTENTS = frozenset({
+    Intent.PAUSE, Intent.TOPICS, Intent.DIGEST, Intent.QUIET, Intent.TIMEZONE,
+    Intent.LANGUAGE, Intent.LIMIT, Intent.ALERT, Intent.FILTER,
+})  # fmt: skip
+
+# Natural-language opt-outs are matched on words, not regular expressions, so the work is
+# linear in the message length whatever it contains. Words in OPT_OUT_FILLERS are dropped
+# first, so "please stop sending me all these messages" is "stop sending me messages".
+OPT_OUT_FILLERS = _words(
+    "please pls plz kindly just now ok okay oh hey hi hello all any the these those this that it them "
+    "your my ever really immediately bitte doch mal einfach jetzt sofort endlich hallo die diese dieser "
+    "diesen das den der dem eure euer euren ihre ihr sie deine dein meine mein meinen"
+)
+#: A word that asks to stop wherever it stands ("how do I unsubscribe?" asks to stop, too).
+OPT_OUT_WORDS = _words(
+    "unsubscribe unsub optout stopall abmelden abbestellen kuendigen kundigen aufhoeren aufhoren "
+    "austragen widerrufe widerrufen"
+)
+_MESSAGING = "sending send messaging message messages texting text texts writing write contacting contact "
+_MESSAGING += "emailing email spamming spam bothering bugging notifications nachrichten schreiben senden"
+_NOUNS = "messages message texts notifications spam emails mails news updates sms nachrichten nachricht "
+_NOUNS += "mitteilungen meldungen benachrichtigungen newsletter infos"
+_DE_SEND = "schreibt schreib schreiben schickt schick schicken sendet senden"
+#: Word sequences (each slot: the words allowed there; "$" is the end of a clause).
+OPT_OUT_PHRASES: tuple[tuple[frozenset[str], ...], ...] = tuple(
+    tuple(_words(slot) for slot in phrase.split("|"))
+    for phrase in (
+        f"stop stopp quit cease|{_MESSAGING}",
+        "opt|out",
+        "remove|me us",
+        "take|me us|off out",
+        "leave|me us|alone",
+        f"no|more longer|{_NOUNS} $",
+        "dont not never|message text contact send write email spam bother msg|me us",
+        "want wanna like need wish|to|stop quit cancel leave end opt",
+        "wanna|stop quit cancel leave end",
+        "want wanna|out",
+        "cancel end stop terminate quit|subscription subscriptions membership abo abonnement newsletter",
+        "revoke withdraw|consent",
+        f"keine kein|{_NOUNS}|mehr",
+        f"{_DE_SEND}|mir mich uns|nicht nichts|mehr",
+        "nicht|mehr|schreiben schicken senden kontaktieren anschreiben",
+        "will moechte mochte brauche wollen|nichts|mehr",
+        "will moechte mochte wollen|raus",
+        "hoert hoer hort hor hoeren horen|auf",
+        "lasst lass lassen|mich uns|in|ruhe",
+        "tragt trag tragen|mich uns|aus",
+        "melde meldet melden|mich uns|ab",
+        "melde meldet melden|ich wir|mich uns|ab",
+        "abo abonnement newsletter|beenden stornieren",
+    )
+)
+#: "don't stop!" is praise, not an opt-out. A negation counts when only these words stand between
+#: it and the opt-out ("I don't want to unsubscribe"), so "I don't like this, unsubscribe" still stops.
+NEGATIONS = _words("dont not never cant cannot wont doesnt didnt nicht nie niemals")
+_NEGATION_BRIDGE = _words("want wanna to like need will would gonna going ich mich mir moechte mochte")
+#: "please stop", "make it stop", "why won't you stop": a short clause ending in stop.
+_SHORT_CLAUSE_WORDS = 4
+
+#: Only this much of a message is looked at: commands are short, and the work stays bounded.
+MAX_INPUT_CHARS = 4096
+#: Deep-link payloads Telegram accepts for /start (referral code and/or topic).
+MAX_PAYLOAD_CHARS = 64
+_PAYLOAD_CHARS = frozenset(string.ascii_letters + string.digits + "_-")
+_BOT_NAME_CHARS = frozenset(string.ascii_lowercase + string.digits + "_")
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
+_APOSTROPHES = str.maketrans(dict.fromkeys("'`\u2019\u2018\u02bc\u00b4"))
+_CLAUSE_BREAKS = frozenset(".,;:!?")
+_HELP_MARKS = frozenset("?¿!/")
+
+_KEYWORDS: dict[str, Intent] = {word: intent for intent, words in SYNONYMS.items() for word in words}
+_STOP_KEYWORDS = frozenset(SYNONYMS[Intent.STOP])
+
+
+@dataclass(frozen=True)
+class Command:
+    """What one subscriber message asks for."""
+
+    intent: Intent
+    argument: str = ""  # normalised rest after the keyword (original text for FEEDBACK)
+    payload: str | None = None  # a valid /start deep-link payload, else None
+    keyword: str = ""  # the keyword or opt-out phrase that matched, normalised
+
+
+def normalise(text: str) -> str:
+    """``text`` as the command language compares it.
+
+    NFKC, casefolded, umlauts spelled out (``LÖSCHEN`` == ``loeschen``), accents dropped from
+    Latin letters (``arrêt`` == ``arret``), whitespace collapsed, invisible characters removed,
+    surrounding punctuation/symbols/emoji stripped, and a Telegram ``/cmd@BotName`` first word
+    reduced to ``cmd``. Only the first ``MAX_INPUT_CHARS`` characters are considered.
+    """
+    folded = unicodedata.normalize("NFKC", text[:MAX_INPUT_CHARS]).casefold().translate(_UMLAUTS)
+    cleaned = "".join(_visible(ch) for ch in _drop_latin_accents(folded))
+    words = _strip_junk(" ".join(cleaned.split())).split(" ")
+    words[0] = _without_bot_name(words[0])
+    return " ".join(words)
+
+
+def parse_command(text: str) -> Command:
+    """The command in one subscriber message; never raises, unknown text is ``Intent.UNKNOWN``.
+
+    A stop keyword as the first word always wins. Otherwise an opt-out phrase anywhere ("please
+    stop sending me messages", "bitte keine Nachrichten mehr") is STOP too, unless the message
+    starts with a command whose argument is data (``FILTER +stop``).
+    """
+    text = text[:MAX_INPUT_CHARS]
+    marks = "".join(unicodedata.normalize("NFKC", text).split())
+    if marks and "?" in marks and set(marks) <= _HELP_MARKS:
+        return Command(Intent.HELP, keyword="?")
+    normalised = normalise(text)
+    words = normalised.split(" ") if normalised else []
+    intent, keyword, used = _leading_keyword(words)
+    argument = " ".join(words[used:])
+    if intent is Intent.STOP:
+        return Command(Intent.STOP, argument, keyword=keyword)
+    payload = _payload(_original_rest(text)) if keyword == "start" else None
+    if intent not in DATA_INTENTS and payload is None:
+        phrase = _opt_out_phrase(normalised)
+        if phrase is not None:
+            return Command(Intent.STOP, normalised, keyword=phrase)
+    if intent is None:
+        return Command(Intent.UNKNOWN, normalised)
+    if intent is Intent.FEEDBACK:
+        argument = _original_rest(text)
+    elif intent is Intent.DELETE and words[used:] and _bare(words[used]) in DELETE_CONFIRMATIONS:
+        argument = " ".join(["confirm", *words[used + 1 :]])
+    return Command(intent, argument, payload, keyword)
+
+
+def _visible(ch: str) -> str:
+    if ch.isspace():
+        return " "
+    return "" if unicodedata.category(ch).startswith("C") else ch
+
+
+def _drop_latin_accents(text: str) -> str:
+    kept: list[str] = []
+    for ch in unicodedata.normalize("NFKD", text):
+        if not (unicodedata.combining(ch) and kept and kept[-1].isascii()):
+            kept.append(ch)
+    return unicodedata.normalize("NFC", "".join(kept))
+
+
+def _is_junk(ch: str) -> bool:
+    # punctuation, symbols (emoji), separators and control/format characters
+    return unicodedata.category(ch)[0] in "PSZC"
+
+
+def _strip_junk(word: str) -> str:
+    start, end = 0, len(word)
+    while start < end and _is_junk(word[start]):
+        start += 1
+    while end > start and _is_junk(word[end - 1]):
+        end -= 1
+    return word[start:end]
+
+
+def _without_bot_name(word: str) -> str:
+    command, at, bot = word.partition("@")
+    if at and command and bot and set(bot) <= _BOT_NAME_CHARS:
+        return command
+    return word
+
+
+def _bare(word: str) -> str:
+    return _without_bot_name(_strip_junk(word))
+
+
+def _leading_keyword(words: list[str]) -> tuple[Intent | None, str, int]:
+    for used in (2, 1):
+        candidate = " ".join(_bare(word) for word in words[:used])
+        if len(words) >= used and candidate in _KEYWORDS:
+            return _KEYWORDS[candidate], candidate, used
+    return None, "", 0
+
+
+def _original_rest(text: str) -> str:
+    # The text after the first word, as typed: feedback keeps its case, payloads their code.
+    start = 0
+    while start < len(text) and _is_junk(text[start]):
+        start += 1
+    parts = text[start:].split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+def _payload(rest: str) -> str | None:
+    valid = 0 < len(rest) <= MAX_PAYLOAD_CHARS and set(rest) <= _PAYLOAD_CHARS
+    return rest if valid else None
+
+
+def _clauses(normalised: str) -> list[list[str]]:
+    clauses: list[list[str]] = [[]]
+    word: list[str] = []
+    for ch in normalised.translate(_APOSTROPHES) + ".":
+        if ch.isalnum():
+            word.append(ch)
+            continue
+        if word:
+            clauses[-1].append("".join(word))
+            word = []
+        if ch in _CLAUSE_BREAKS and clauses[-1]:
+            clauses.append([])
+    return [[w for w in clause if w not in OPT_OUT_FILLERS] for clause in clauses if clause]
+
+
+def _negated(words: list[str], at: int) -> bool:
+    for before in range(at - 1, max(at - 4, -1), -1):
+        if words[before] in NEGATIONS:
+            return True
+        if words[before] not in _NEGATION_BRIDGE:
+            return False
+    return False
+
+
+def _opt_out_phrase(normalised: str) -> str | None:
+    for clause in _clauses(normalised):
+        if not clause:
+            continue
+        if len(clause) == 1 and clause[0] in _STOP_KEYWORDS:
+            return clause[0]
+        last = len(clause) - 1
+        short = len(clause) <= _SHORT_CLAUSE_WORDS
+        if short and clause[last] in ("stop", "stopp") and not _negated(clause, last):
+            return clause[last]
+        words = [*clause, "$"]
+        for at, word in enumerate(clause):
+            if word in OPT_OUT_WORDS and not _negated(words, at):
+                return word
+            for phrase in OPT_OUT_PHRASES:
+                if _fits(words[at : at + len(phrase)], phrase) and not _negated(words, at):
+                    return " ".join(w for w in words[at : at + len(phrase)] if w != "$")
+    return None
+
+
+def _fits(words: list[str], phrase: tuple[frozenset[str], ...]) -> bool:
+    return len(words) == len(phrase) and all(w in slot for w, slot in zip(words, phrase, strict=True))

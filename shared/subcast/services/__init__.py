@@ -1,0 +1,1 @@
+"""Use cases: each combines domain rules with adapters; handlers call exactly one."""

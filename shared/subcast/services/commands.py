@@ -1,0 +1,103 @@
+"""Apply one message from a person: state change, consent record and replies, once per provider id."""
+
+from __future__ import annotations
+
+import secrets
+
+from aws_lambda_powertools import Logger
+
+from subcast.adapters.channels import (
+    MessengerChannel,
+    PermanentFailure,
+    RecipientUnreachable,
+)
+from subcast.adapters.subscribers import AlreadyApplied, OutboxReply, StaleSubscriber, SubscriberStore
+from subcast.clock import now
+from subcast.domain.commands import Command, Intent, parse_command
+from subcast.domain.conversation import Brand, Inbound, InboundKind, decide
+
+logger = Logger(child=True)
+MAX_ATTEMPTS = 5
+
+
+def new_id() -> str:
+    return secrets.token_hex(10)
+
+
+def handle_inbound(
+    inbound: Inbound,
+    *,
+    store: SubscriberStore,
+    messenger: MessengerChannel,
+    brand: Brand,
+    address_hash: str,
+) -> None:
+    """Apply ``inbound`` exactly once and make sure its replies go out.
+
+    The state change, the consent record and the replies (an outbox on the
+    inbound marker) are written in one transaction, conditional on the
+    provider's message id being new. A redelivery therefore changes nothing and
+    only sends replies that a crash left unsent.
+    """
+    command = parse_command(inbound.text) if inbound.kind is InboundKind.MESSAGE else Command(Intent.UNKNOWN)
+    for _attempt in range(MAX_ATTEMPTS):
+        subscriber, consent = store.find_by_address(inbound.channel, inbound.address)
+        outcome = decide(
+            inbound,
+            command,
+            subscriber,
+            consent,
+            now=now(),
+            brand=brand,
+            address_hash=address_hash,
+            new_id=new_id,
+        )
+        replies = tuple(OutboxReply(inbound.channel, inbound.address, text) for text in outcome.replies)
+        try:
+            store.apply(inbound, outcome, subscriber, replies)
+        except AlreadyApplied:
+            logger.info(
+                "message applied before; finishing its replies", extra={"intent": command.intent.value}
+            )
+            marker = store.marker(inbound)
+            if marker is not None:
+                _send_replies(inbound, marker.outbox, marker.subscriber_id, store=store, messenger=messenger)
+            return
+        except StaleSubscriber:
+            continue
+        logger.info(
+            "applied",
+            extra={
+                "intent": command.intent.value,
+                "state": outcome.subscriber.state.value if outcome.subscriber else None,
+            },
+        )
+        subscriber_id = (
+            (outcome.subscriber or subscriber).subscriber_id if (outcome.subscriber or subscriber) else None
+        )
+        _send_replies(inbound, replies, subscriber_id, store=store, messenger=messenger)
+        return
+    raise StaleSubscriber(f"subscriber kept changing over {MAX_ATTEMPTS} attempts")
+
+
+def _send_replies(
+    inbound: Inbound,
+    replies: tuple[OutboxReply, ...],
+    subscriber_id: str | None,
+    *,
+    store: SubscriberStore,
+    messenger: MessengerChannel,
+) -> None:
+    """Send the outbox; temporary failures propagate so the queue redelivers (and the outbox is kept)."""
+    for reply in replies:
+        try:
+            messenger.send_text(reply.address, reply.text)
+        except RecipientUnreachable:
+            logger.info("reply not delivered: recipient unreachable")
+            if subscriber_id:
+                store.set_reachable(subscriber_id, reply.channel, reply.address, False)
+            break
+        except PermanentFailure as error:
+            logger.error("reply rejected by the provider", extra={"error": str(error)})
+    if replies:
+        store.replies_sent(inbound, now())

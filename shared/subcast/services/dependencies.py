@@ -1,0 +1,91 @@
+"""Adapters built once per process (cold start) and shared by every invocation."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import cache
+
+from subcast.adapters.audience import AudienceReader
+from subcast.adapters.broadcasts import BroadcastStore
+from subcast.adapters.publishing import PublishingStore
+from subcast.adapters.queues import CommandQueue, DeliveryQueue, FanoutQueue
+from subcast.adapters.subscribers import SubscriberStore
+from subcast.adapters.telegram import TelegramBot
+from subcast.config import secret, settings
+from subcast.domain.conversation import Brand
+
+
+@cache
+def subscriber_store() -> SubscriberStore:
+    return SubscriberStore(settings().table_name)
+
+
+@cache
+def broadcast_store() -> BroadcastStore:
+    return BroadcastStore(settings().table_name)
+
+
+@cache
+def publishing_store() -> PublishingStore:
+    return PublishingStore(settings().table_name)
+
+
+@cache
+def audience_reader() -> AudienceReader:
+    return AudienceReader(settings().table_name)
+
+
+@cache
+def command_queue() -> CommandQueue:
+    return CommandQueue(settings().commands_queue_url, address_hash_key())
+
+
+@cache
+def fanout_queue() -> FanoutQueue:
+    return FanoutQueue(settings().fanout_queue_url)
+
+
+@cache
+def delivery_queue() -> DeliveryQueue:
+    return DeliveryQueue(settings().delivery_queue_url)
+
+
+@cache
+def telegram_bot() -> TelegramBot:
+    return TelegramBot(settings().telegram_api_base, secret("telegram_bot_token"))
+
+
+@cache
+def address_hash_key() -> bytes:
+    return secret("address_hash_key").encode()
+
+
+def hash_address(channel: str, address: str) -> str:
+    """The keyed hash that stands for an address in consent and suppression records."""
+    return hmac.new(address_hash_key(), f"{channel}:{address}".encode(), hashlib.sha256).hexdigest()
+
+
+def brand() -> Brand:
+    current = settings()
+    return Brand(name=current.brand_name, description=current.brand_description)
+
+
+def reset() -> None:
+    """Forget every built adapter and the settings (tests switch environments between cases)."""
+    from subcast.adapters.aws import reset_clients
+
+    for factory in (
+        subscriber_store,
+        broadcast_store,
+        publishing_store,
+        audience_reader,
+        command_queue,
+        fanout_queue,
+        delivery_queue,
+        telegram_bot,
+        address_hash_key,
+        settings,
+    ):
+        factory.cache_clear()
+    reset_clients()
