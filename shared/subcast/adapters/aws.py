@@ -31,9 +31,8 @@ def to_item(values: dict[str, Any]) -> dict[str, Any]:
     return {key: _serializer.serialize(_plain(value)) for key, value in values.items() if value is not None}
 
 
-def to_value(value: Any) -> dict[str, Any]:
-    result: dict[str, Any] = _serializer.serialize(_plain(value))
-    return result
+def to_value(value: Any) -> Any:
+    return _serializer.serialize(_plain(value))
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
@@ -67,3 +66,9 @@ def _native(value: Any) -> Any:
 def is_conditional_failure(error: Exception) -> bool:
     code = getattr(error, "response", {}).get("Error", {}).get("Code", "")
     return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+
+
+def item_on_failure(error: Exception) -> dict[str, Any]:
+    """The item a failed conditional write returned (ReturnValuesOnConditionCheckFailure=ALL_OLD)."""
+    item = getattr(error, "response", {}).get("Item")
+    return from_item(item) if isinstance(item, dict) else {}

@@ -19,7 +19,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from subcast.adapters.aws import client, from_item, is_conditional_failure, to_item
+from subcast.adapters.aws import client, from_item, is_conditional_failure, item_on_failure, to_item
 from subcast.domain.broadcast import Broadcast, BroadcastStatus, DeliveryCounts
 
 DUE_BROADCAST = "broadcast"
@@ -151,10 +151,10 @@ class BroadcastStore:
         except ClientError as error:
             if not is_conditional_failure(error):
                 raise
-            old = error.response.get("Item")
+            old = item_on_failure(error)
             if not old:
                 raise KeyError(broadcast_id) from error
-            raise NotCancellable(BroadcastStatus(from_item(old)["status"])) from error
+            raise NotCancellable(BroadcastStatus(old["status"])) from error
         return _broadcast_from_item(response["Attributes"])
 
     def due(self, now: datetime, limit: int = 100) -> list[str]:
@@ -282,7 +282,7 @@ class BroadcastStore:
         except ClientError as error:
             if not is_conditional_failure(error):
                 raise
-            old = from_item(error.response.get("Item", {}))
+            old = item_on_failure(error)
             return Claim(taken=False, state=old.get("state"), job_id=old.get("job_id"))
         return Claim(taken=True)
 

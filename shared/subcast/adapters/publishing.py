@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
@@ -44,7 +45,8 @@ class PublishingStore:
             raise
 
     def topics(self) -> list[Topic]:
-        items, kwargs = [], {}
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {}
         while True:
             response = self.dynamodb.query(
                 TableName=self.table,

@@ -140,15 +140,14 @@ class SubscriberStore:
         Raises AlreadyApplied for a message applied before, StaleSubscriber when
         the subscriber changed since it was read.
         """
+        owner = outcome.subscriber or previous
         marker = {
             **_marker_key(inbound),
             **to_item(
                 {
                     "received_at": inbound.received_at.isoformat(),
                     "expires_at": int((inbound.received_at + INBOUND_MARKER_TTL).timestamp()),
-                    "subscriber_id": (outcome.subscriber or previous).subscriber_id
-                    if (outcome.subscriber or previous)
-                    else None,
+                    "subscriber_id": owner.subscriber_id if owner else None,
                     "outbox": [
                         {"channel": reply.channel.value, "address": reply.address, "text": reply.text}
                         for reply in replies

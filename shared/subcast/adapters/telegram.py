@@ -140,9 +140,9 @@ class TelegramBot:
         description = str(answer.get("description", ""))
         if response.status == 429:
             retry_after = (answer.get("parameters") or {}).get("retry_after") or response.headers.get(
-                "Retry-After", 1
+                "Retry-After"
             )
-            raise RateLimited(float(retry_after))
+            raise RateLimited(float(retry_after or 1))
         if response.status >= 500:
             raise TemporaryFailure(f"Telegram {method}: HTTP {response.status}")
         if response.status in (400, 403) and any(hint in description.lower() for hint in _UNREACHABLE_HINTS):

@@ -46,6 +46,8 @@ class TopicRequest(BaseModel):
 
 
 class Topic(TopicRequest):
+    model_config = ConfigDict(extra="ignore")
+
     created_at: datetime
 
 

@@ -154,6 +154,11 @@ _CLAUSE_BREAKS = frozenset(".,;:!?")
 _HELP_MARKS = frozenset("?¿!/")
 
 _KEYWORDS: dict[str, Intent] = {word: intent for intent, words in SYNONYMS.items() for word in words}
+# Only phrases that can start at a word are tried there, so a long message costs little.
+_PHRASES_BY_FIRST_WORD: dict[str, list[tuple[frozenset[str], ...]]] = {
+    first: [phrase for phrase in OPT_OUT_PHRASES if first in phrase[0]]
+    for first in frozenset().union(*(phrase[0] for phrase in OPT_OUT_PHRASES))
+}
 _STOP_KEYWORDS = frozenset(SYNONYMS[Intent.STOP])
 
 
@@ -312,7 +317,7 @@ def _opt_out_phrase(normalised: str) -> str | None:
         for at, word in enumerate(clause):
             if word in OPT_OUT_WORDS and not _negated(words, at):
                 return word
-            for phrase in OPT_OUT_PHRASES:
+            for phrase in _PHRASES_BY_FIRST_WORD.get(word, []):
                 if _fits(words[at : at + len(phrase)], phrase) and not _negated(words, at):
                     return " ".join(w for w in words[at : at + len(phrase)] if w != "$")
     return None

@@ -72,9 +72,8 @@ def handle_inbound(
                 "state": outcome.subscriber.state.value if outcome.subscriber else None,
             },
         )
-        subscriber_id = (
-            (outcome.subscriber or subscriber).subscriber_id if (outcome.subscriber or subscriber) else None
-        )
+        owner = outcome.subscriber or subscriber
+        subscriber_id = owner.subscriber_id if owner else None
         _send_replies(inbound, replies, subscriber_id, store=store, messenger=messenger)
         return
     raise StaleSubscriber(f"subscriber kept changing over {MAX_ATTEMPTS} attempts")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aws_lambda_powertools import Logger
 
@@ -17,6 +18,8 @@ from subcast.domain.subscriber import AUDIENCE_SHARDS
 
 logger = Logger(child=True)
 PAGE_SIZE = 1000
+#: Enqueue (and checkpoint) once this many recipients are gathered: ten full jobs, one SQS batch request.
+FLUSH_AT = JOB_SIZE * 10
 
 
 @dataclass
@@ -53,35 +56,44 @@ def fan_out(
         store.start_sending(broadcast_id, now())
 
     raw_cursor = store.fanout_cursor(broadcast_id)
-    cursor = json.loads(raw_cursor) if raw_cursor else {"shard": 0, "start": None}
+    cursor: dict[str, Any] = json.loads(raw_cursor) if raw_cursor else {"shard": 0, "start": None}
+    buffered: list[str] = []
     while cursor["shard"] < AUDIENCE_SHARDS:
         if out_of_time():
-            fanout.send([broadcast_id])  # continue in a fresh invocation from the checkpoint
+            fanout.send([broadcast_id])  # continue in a fresh invocation from the last checkpoint
             logger.info("fan-out continues in a new invocation", extra={"broadcast_id": broadcast_id})
             return report
         members, last = audience.page(f"{cursor['shard']:02d}", cursor["start"], PAGE_SIZE)
-        recipients = [member.subscriber_id for member in members if reaches(broadcast.topics, member.topics)]
-        jobs = [
-            DeliveryJob(broadcast_id=broadcast_id, job_id=job_id(broadcast_id, chunk), subscriber_ids=chunk)
-            for chunk in (
-                recipients[start : start + JOB_SIZE] for start in range(0, len(recipients), JOB_SIZE)
-            )
-        ]
-        deliveries.send(jobs)
-        following = (
+        buffered += [member.subscriber_id for member in members if reaches(broadcast.topics, member.topics)]
+        cursor = (
             {"shard": cursor["shard"], "start": last}
             if last
             else {"shard": cursor["shard"] + 1, "start": None}
         )
-        report.recipients += len(recipients)
+        # Recipients are gathered across pages and shards into full jobs; the
+        # cursor is saved only once everything before it is on the queue.
+        if len(buffered) < FLUSH_AT and cursor["shard"] < AUDIENCE_SHARDS:
+            continue
+        jobs = _jobs(broadcast_id, buffered)
+        deliveries.send(jobs)
+        report.recipients += len(buffered)
         report.jobs += len(jobs)
-        if not store.checkpoint(broadcast_id, raw_cursor, json.dumps(following), len(recipients)):
+        following = json.dumps(cursor)
+        if not store.checkpoint(broadcast_id, raw_cursor, following, len(buffered)):
             logger.info(
                 "another invocation is fanning out this broadcast", extra={"broadcast_id": broadcast_id}
             )
             return report
-        raw_cursor, cursor = json.dumps(following), following
+        raw_cursor, buffered = following, []
     store.finish_fanout(broadcast_id)
     report.finished = True
     logger.info("fan-out finished", extra={"broadcast_id": broadcast_id, "jobs": report.jobs})
     return report
+
+
+def _jobs(broadcast_id: str, recipients: list[str]) -> list[DeliveryJob]:
+    chunks = (recipients[start : start + JOB_SIZE] for start in range(0, len(recipients), JOB_SIZE))
+    return [
+        DeliveryJob(broadcast_id=broadcast_id, job_id=job_id(broadcast_id, chunk), subscriber_ids=chunk)
+        for chunk in chunks
+    ]

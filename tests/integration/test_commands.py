@@ -1,0 +1,242 @@
+"""The commands function on the template's FIFO queue: state, consent and replies, exactly once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from infra.local.events import api_gateway_event
+from infra.template import ApiRoute
+from subcast.adapters.channels import TemporaryFailure
+from subcast.adapters.queues import inbound_to_json
+from subcast.adapters.telegram import TelegramBot
+from subcast.domain.conversation import Inbound, InboundKind
+from subcast.domain.subscriber import Channel
+from subcast.services import dependencies
+from tests.integration.conftest import WEBHOOK_SECRET, invoke
+from tests.support.telegram import body, member_update, message_update
+
+WEBHOOK = ApiRoute("WebhooksFunction", "/webhooks/telegram", "POST")
+CHAT = 4242
+
+
+def webhook(update: dict[str, Any]) -> None:
+    headers = [("X-Telegram-Bot-Api-Secret-Token", WEBHOOK_SECRET)]
+    response = invoke(
+        "WebhooksFunction", api_gateway_event(WEBHOOK, WEBHOOK.path, {}, "", headers, body(update), "")
+    )
+    assert response["statusCode"] == 200
+
+
+def drain(stack) -> list[dict[str, Any]]:
+    """Hand the commands queue to the function as Lambda would: delete what succeeded, return what failed."""
+    while messages := stack.receive("CommandsQueue"):
+        try:
+            result = invoke("CommandsFunction", stack.sqs_event("CommandsQueue", messages))
+            failed_ids = {item["itemIdentifier"] for item in result["batchItemFailures"]}
+        except Exception:  # a handler that raises fails the whole batch
+            failed_ids = {message["MessageId"] for message in messages}
+        for message in messages:
+            if message["MessageId"] not in failed_ids:
+                stack.sqs.delete_message(
+                    QueueUrl=stack.queue("CommandsQueue"), ReceiptHandle=message["ReceiptHandle"]
+                )
+        if failed_ids:
+            return [message for message in messages if message["MessageId"] in failed_ids]
+    return []
+
+
+def say(stack, update_id: int, text: str, chat: int = CHAT, language: str = "en") -> list[str]:
+    """The person sends ``text``; returns the bot's replies to it."""
+    before = len(stack.bot.sent(chat))
+    webhook(message_update(update_id, chat, text, language))
+    drain(stack)
+    return [message["text"] for message in stack.bot.sent(chat)[before:]]
+
+
+def profile(chat: int = CHAT):
+    subscriber, consent = dependencies.subscriber_store().find_by_address(Channel.TELEGRAM, str(chat))
+    return subscriber, consent
+
+
+def test_double_opt_in_then_stop_records_provable_consent(stack):
+    # When a person starts, confirms and stops
+    [question] = say(stack, 1, "/start t-news")
+    pending, requested = profile()
+    [welcome] = say(stack, 2, "YES")
+    active, confirmed = profile()
+    [goodbye] = say(stack, 3, "please stop sending me messages")
+    cancelled, withdrawn = profile()
+
+    # Then each step answered once, in order, and the state followed pending -> active -> cancelled
+    assert "Reply YES" in question and "subcast" in question
+    assert "subscribed" in welcome
+    assert "unsubscribed" in goodbye
+    assert [pending.state, active.state, cancelled.state] == ["pending", "active", "cancelled"]
+    # And the consent record proves who, where, what they saw, how they confirmed and when they left
+    assert requested.optin_text == question
+    assert requested.optin_text_version.startswith("optin.question@en#")
+    assert requested.source == "deep_link:t-news" and pending.topics == ("news",)
+    assert requested.request_message_id == "1"
+    assert (confirmed.confirm_message_id, confirmed.confirmed_at is not None) == ("2", True)
+    assert (withdrawn.withdraw_message_id, withdrawn.withdrawn_at is not None) == ("3", True)
+    assert str(CHAT) not in withdrawn.address_hash and len(withdrawn.address_hash) == 64
+
+
+def test_nothing_but_the_opt_in_question_is_sent_before_yes(stack):
+    # Given a person who only said START
+    say(stack, 1, "START")
+
+    # When a broadcast fans out now
+    from subcast.services.fanout import fan_out
+
+    audience = dependencies.audience_reader()
+    members, _ = audience.page("00", None, 1000)
+
+    # Then the pending person is in no audience shard
+    shards = [audience.page(f"{shard:02d}", None, 1000)[0] for shard in range(16)]
+    assert members == [] and all(page == [] for page in shards)
+    assert fan_out  # imported for the reader's benefit: fan-out reads only these shards
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "expected"),
+    [
+        ("STOP", "en", "unsubscribed"),
+        ("/stop@subcast_bot", "en", "unsubscribed"),
+        ("Abmelden", "de", "abbestellt"),
+        ("bitte keine Nachrichten mehr", "de", "abbestellt"),
+        ("ＳＴＯＰ", "en", "unsubscribed"),
+        ("unsubscribe me please", "en", "unsubscribed"),
+    ],
+)
+def test_stop_works_in_any_wording_with_one_confirmation(stack, text, language, expected):
+    # Given an active subscriber
+    say(stack, 1, "/start", language=language)
+    say(stack, 2, "JA" if language == "de" else "YES")
+
+    # When they stop in their own words
+    replies = say(stack, 3, text)
+
+    # Then exactly one confirmation, in their language, and they are cancelled
+    assert len(replies) == 1 and expected in replies[0]
+    assert profile()[0].state == "cancelled"
+
+
+def test_status_and_help_in_german(stack):
+    # Given a German-speaking subscriber
+    say(stack, 1, "/start", language="de")
+    say(stack, 2, "JA")
+
+    # When they ask for their settings and for help
+    [status] = say(stack, 3, "EINSTELLUNGEN")
+    [help_text] = say(stack, 4, "HILFE")
+
+    # Then both answers are in German and show every setting there is so far
+    assert "Status: aktiv seit" in status and "Themen: alle Themen" in status and "Sprache: Deutsch" in status
+    assert help_text.startswith("Befehle für")
+
+
+def test_a_redelivered_command_changes_nothing_and_replies_once(stack):
+    # Given a START that was applied
+    say(stack, 1, "/start")
+    say(stack, 2, "YES")
+    before = profile()[0]
+
+    # When Telegram resends update 2 a day later (past SQS's 5-minute deduplication window)
+    replies_before = len(stack.bot.sent(CHAT))
+    inbound = Inbound(
+        kind=InboundKind.MESSAGE,
+        channel=Channel.TELEGRAM,
+        address=str(CHAT),
+        message_id="2",
+        received_at=datetime(2026, 11, 24, 10, tzinfo=UTC),
+        text="YES",
+    )
+    stack.sqs.send_message(
+        QueueUrl=stack.queue("CommandsQueue"),
+        MessageBody=inbound_to_json(inbound),
+        MessageGroupId="g",
+        MessageDeduplicationId="a-day-later",
+    )
+    assert drain(stack) == []
+
+    # Then the subscriber is unchanged and no second welcome is sent
+    assert profile()[0] == before
+    assert len(stack.bot.sent(CHAT)) == replies_before
+
+
+def test_a_crash_before_the_reply_sends_it_exactly_once_on_redelivery(stack, monkeypatch):
+    # Given the provider fails the reply after the state change was committed
+    real_send = TelegramBot.send_text
+    failures = iter([True])
+
+    def flaky(self, address, text):
+        if next(failures, False):
+            raise TemporaryFailure("connection reset")
+        return real_send(self, address, text)
+
+    monkeypatch.setattr(TelegramBot, "send_text", flaky)
+    webhook(message_update(1, CHAT, "/start"))
+    [failed] = drain(stack)
+    assert profile()[0].state == "pending" and stack.bot.sent(CHAT) == []
+
+    # When the queue redelivers the message (its visibility timeout is cut short here)
+    stack.sqs.change_message_visibility(
+        QueueUrl=stack.queue("CommandsQueue"), ReceiptHandle=failed["ReceiptHandle"], VisibilityTimeout=0
+    )
+    assert drain(stack) == []
+
+    # Then the opt-in question arrives once, and the state was applied once
+    assert len(stack.bot.sent(CHAT)) == 1
+    _, consent = profile()
+    assert consent.request_message_id == "1"
+    assert len(dependencies.subscriber_store().consent_history(profile()[0].subscriber_id)) == 1
+
+
+def test_blocking_keeps_everything_and_a_new_message_makes_them_reachable(stack):
+    # Given an active subscriber
+    say(stack, 1, "/start")
+    say(stack, 2, "YES")
+
+    # When they block the bot
+    webhook(member_update(3, CHAT, "kicked"))
+    drain(stack)
+    blocked = profile()[0]
+
+    # Then they are unreachable but still subscribed, out of the audience, and nothing was sent
+    assert blocked.state == "active" and blocked.primary.reachable is False
+    assert not blocked.receives_broadcasts
+    assert len(stack.bot.sent(CHAT)) == 2
+
+    # When they come back and write
+    [status] = say(stack, 4, "STATUS")
+
+    # Then they are reachable again with every setting kept
+    back = profile()[0]
+    assert back.primary.reachable and back.state == "active" and back.subscriber_id == blocked.subscriber_id
+    assert "active since" in status
+
+
+def test_a_stranger_gets_help_without_a_record_being_created(stack):
+    # When someone who never subscribed writes HELP, gibberish or STOP
+    replies = say(stack, 1, "HELP") + say(stack, 2, "what is this") + say(stack, 3, "STOP")
+
+    # Then each gets one short answer and no subscriber exists
+    assert len(replies) == 3
+    assert "Send HELP" in replies[1]
+    assert profile() == (None, None)
+    assert not [item for item in stack.scan() if item["pk"]["S"].startswith(("SUB#", "ADDR#"))]
+
+
+def test_no_chat_id_or_message_text_in_logs(stack, capsys):
+    # When a person subscribes and writes something personal
+    say(stack, 1, "/start")
+    say(stack, 2, "my number is +491701234567")
+
+    # Then the logs carry neither the chat id nor the text
+    logged = capsys.readouterr()
+    for secret in (str(CHAT), "+491701234567", "my number"):
+        assert secret not in logged.out and secret not in logged.err

@@ -1,0 +1,337 @@
+"""Dispatcher, fan-out and sender on the template's queues: each eligible subscriber gets a broadcast once."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from subcast import clock
+from subcast.adapters.publishing import ApiKey
+from subcast.adapters.subscribers import profile_item
+from subcast.adapters.telegram import TelegramBot
+from subcast.domain.broadcast import BroadcastRequest
+from subcast.domain.messages import Language
+from subcast.domain.subscriber import (
+    AUDIENCE_SHARDS,
+    Channel,
+    ChannelAddress,
+    Subscriber,
+    SubscriberState,
+    audience_shard,
+)
+from subcast.services import dependencies
+from subcast.services.broadcasts import cancel_broadcast, create_broadcast, get_broadcast
+from tests.integration.conftest import invoke
+
+KEY = ApiKey(key_id="test", name="test", scopes=("admin",), created_at=datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def add_subscriber(
+    stack, number: int, state=SubscriberState.ACTIVE, topics=None, reachable=True
+) -> Subscriber:
+    moment = datetime(2026, 11, 1, tzinfo=UTC)
+    subscriber = Subscriber(
+        subscriber_id=f"s{number:05d}",
+        state=state,
+        addresses=(
+            ChannelAddress(channel=Channel.TELEGRAM, address=str(100_000 + number), reachable=reachable),
+        ),
+        language=Language.EN,
+        topics=topics,
+        created_at=moment,
+        state_since=moment,
+        version=1,
+    )
+    stack.dynamodb.put_item(TableName=stack.deployment.physical["DataTable"], Item=profile_item(subscriber))
+    return subscriber
+
+
+def broadcast(text="Breaking: subcast works", topics=(), send_at=None) -> str:
+    created, _ = create_broadcast(
+        BroadcastRequest(text=text, topics=list(topics), send_at=send_at),
+        KEY,
+        None,
+        store=dependencies.broadcast_store(),
+        publishing=dependencies.publishing_store(),
+        fanout=dependencies.fanout_queue(),
+    )
+    return created.broadcast_id
+
+
+def run(stack, logical_id: str, queue: str) -> list[dict[str, Any]]:
+    """Process one batch as Lambda would; returns the messages that failed (still on the queue)."""
+    messages = stack.receive(queue, 10 if queue == "DeliveryQueue" else 1)
+    if not messages:
+        return []
+    try:
+        result = invoke(logical_id, stack.sqs_event(queue, messages))
+        failed = {item["itemIdentifier"] for item in result["batchItemFailures"]}
+    except Exception:
+        failed = {message["MessageId"] for message in messages}
+    for message in messages:
+        if message["MessageId"] not in failed:
+            stack.sqs.delete_message(QueueUrl=stack.queue(queue), ReceiptHandle=message["ReceiptHandle"])
+    return [message for message in messages if message["MessageId"] in failed]
+
+
+def deliver_everything(stack) -> None:
+    run(stack, "FanoutFunction", "FanoutQueue")
+    for _ in range(200):
+        if run(stack, "SenderFunction", "DeliveryQueue") == [] and stack.depth("DeliveryQueue") == 0:
+            return
+    raise AssertionError("delivery did not settle")
+
+
+def received(stack) -> Counter[str]:
+    return Counter(str(message["chat"]["id"]) for message in stack.bot.sent())
+
+
+def test_every_active_subscriber_receives_a_broadcast_once(stack):
+    # Given 130 active subscribers (two jobs, every audience shard) and people who must not receive it
+    active = [add_subscriber(stack, n) for n in range(130)]
+    assert len({audience_shard(s.subscriber_id) for s in active}) == AUDIENCE_SHARDS
+    for n in range(250, 255):
+        add_subscriber(stack, n, SubscriberState.PENDING)
+    for n in range(255, 260):
+        add_subscriber(stack, n, SubscriberState.CANCELLED)
+    for n in range(260, 263):
+        add_subscriber(stack, n, reachable=False)
+
+    # When a broadcast is sent now and everything is processed
+    broadcast_id = broadcast()
+    deliver_everything(stack)
+
+    # Then each active subscriber got it exactly once and nobody else got anything
+    assert received(stack) == Counter({s.primary.address: 1 for s in active})
+    result = get_broadcast(dependencies.broadcast_store(), broadcast_id)
+    assert result.status == "sent"
+    assert (result.counts.recipients, result.counts.sent, result.counts.failed, result.counts.skipped) == (
+        130,
+        130,
+        0,
+        0,
+    )
+    assert stack.depth("DeliveryQueue") == 0
+
+
+def test_topics_reach_those_who_chose_them_and_those_who_did_not_choose(stack):
+    # Given subscribers with different topic choices
+    sport = add_subscriber(stack, 1, topics=("sport",))
+    everything = add_subscriber(stack, 2, topics=None)
+    add_subscriber(stack, 3, topics=("politics",))
+    dependencies.publishing_store().dynamodb.put_item(
+        TableName=stack.deployment.physical["DataTable"],
+        Item={"pk": {"S": "TOPICS"}, "sk": {"S": "sport"}, "slug": {"S": "sport"}, "name": {"S": "Sport"},
+              "description": {"S": ""}, "created_at": {"S": "2026-11-01T00:00:00+00:00"}},
+    )  # fmt: skip
+
+    # When a sport broadcast goes out
+    broadcast(topics=["sport"])
+    deliver_everything(stack)
+
+    # Then the sport fan and the one who takes everything get it, the politics fan does not
+    assert set(received(stack)) == {sport.primary.address, everything.primary.address}
+
+
+def test_a_job_delivered_twice_sends_nothing_twice_and_counts_once(stack):
+    # Given a broadcast fanned out into one job
+    people = [add_subscriber(stack, n) for n in range(20)]
+    broadcast_id = broadcast()
+    run(stack, "FanoutFunction", "FanoutQueue")
+    [job] = stack.receive("DeliveryQueue")
+
+    # When the same job message is delivered twice (SQS is at-least-once)
+    stack.sqs.send_message(QueueUrl=stack.queue("DeliveryQueue"), MessageBody=job["Body"])
+    stack.sqs.change_message_visibility(
+        QueueUrl=stack.queue("DeliveryQueue"), ReceiptHandle=job["ReceiptHandle"], VisibilityTimeout=0
+    )
+    run(stack, "SenderFunction", "DeliveryQueue")
+    run(stack, "SenderFunction", "DeliveryQueue")
+
+    # Then every subscriber has one message and the counters are not doubled
+    assert received(stack) == Counter({p.primary.address: 1 for p in people})
+    counts = get_broadcast(dependencies.broadcast_store(), broadcast_id).counts
+    assert (counts.recipients, counts.sent) == (20, 20)
+
+
+def test_a_sender_crash_halfway_resends_only_what_was_not_sent(stack, monkeypatch):
+    # Given a sender that dies (not a provider error: the process goes away) on the 8th send
+    people = [add_subscriber(stack, n) for n in range(20)]
+    broadcast_id = broadcast()
+    run(stack, "FanoutFunction", "FanoutQueue")
+    real_send = TelegramBot.send_text
+    calls = Counter()
+
+    def dying(self, address, text):
+        calls["n"] += 1
+        if calls["n"] == 8:
+            raise SystemError("Lambda runtime exited")
+        return real_send(self, address, text)
+
+    monkeypatch.setattr(TelegramBot, "send_text", dying)
+    [failed] = run(stack, "SenderFunction", "DeliveryQueue")
+    assert len(stack.bot.sent()) == 7
+
+    # When the job comes back before the dead invocation's claim has expired
+    stack.sqs.change_message_visibility(
+        QueueUrl=stack.queue("DeliveryQueue"), ReceiptHandle=failed["ReceiptHandle"], VisibilityTimeout=0
+    )
+    [failed] = run(stack, "SenderFunction", "DeliveryQueue")
+
+    # Then the recipient in doubt is not touched yet, everyone else is served
+    assert len(stack.bot.sent()) == 19
+
+    # When it comes back after the claim's lease (the queue's visibility timeout is longer than the lease)
+    clock.move_to(clock.now() + timedelta(minutes=3))
+    stack.sqs.change_message_visibility(
+        QueueUrl=stack.queue("DeliveryQueue"), ReceiptHandle=failed["ReceiptHandle"], VisibilityTimeout=0
+    )
+    assert run(stack, "SenderFunction", "DeliveryQueue") == []
+
+    # Then everyone has exactly one message and the counts are exact
+    assert received(stack) == Counter({p.primary.address: 1 for p in people})
+    result = get_broadcast(dependencies.broadcast_store(), broadcast_id)
+    assert (result.status, result.counts.sent, result.counts.recipients) == ("sent", 20, 20)
+
+
+def test_stop_after_fan_out_is_honoured_at_send_time(stack):
+    # Given a broadcast already fanned out to two subscribers
+    stays, leaves = add_subscriber(stack, 1), add_subscriber(stack, 2)
+    broadcast_id = broadcast()
+    run(stack, "FanoutFunction", "FanoutQueue")
+
+    # When one of them stops before the sender runs
+    add_subscriber(stack, 2, SubscriberState.CANCELLED)
+    run(stack, "SenderFunction", "DeliveryQueue")
+
+    # Then only the other one receives it; the leaver is counted as skipped
+    assert set(received(stack)) == {stays.primary.address}
+    counts = get_broadcast(dependencies.broadcast_store(), broadcast_id).counts
+    assert (counts.sent, counts.skipped) == (1, 1)
+    assert leaves.primary.address not in received(stack)
+
+
+def test_a_blocked_bot_marks_the_channel_unreachable_and_never_retries(stack):
+    # Given a subscriber who blocked the bot without us knowing yet
+    blocked = add_subscriber(stack, 1)
+    fine = add_subscriber(stack, 2)
+    stack.bot.block(blocked.primary.address)
+
+    # When a broadcast goes out
+    broadcast_id = broadcast()
+    deliver_everything(stack)
+
+    # Then the delivery failed as unreachable, the channel is marked so, and the other got it
+    counts = get_broadcast(dependencies.broadcast_store(), broadcast_id).counts
+    assert (counts.sent, counts.failed) == (1, 1)
+    profiles = dependencies.subscriber_store().get_many([blocked.subscriber_id, fine.subscriber_id])
+    assert profiles[blocked.subscriber_id].primary.reachable is False
+    assert profiles[blocked.subscriber_id].state == "active"  # blocking is not unsubscribing
+    assert not profiles[blocked.subscriber_id].receives_broadcasts
+    sends_to_blocked = [
+        c for c in stack.bot.calls("sendMessage") if str(c["chat_id"]) == blocked.primary.address
+    ]
+    assert len(sends_to_blocked) == 1
+
+
+def test_a_cancelled_broadcast_in_flight_is_not_sent(stack):
+    # Given a broadcast fanned out into jobs
+    for n in range(5):
+        add_subscriber(stack, n)
+    broadcast_id = broadcast()
+    run(stack, "FanoutFunction", "FanoutQueue")
+
+    # When the publisher cancels it before the sender runs
+    cancel_broadcast(dependencies.broadcast_store(), broadcast_id)
+    run(stack, "SenderFunction", "DeliveryQueue")
+
+    # Then nobody receives it and it stays cancelled, with everyone counted as skipped
+    assert stack.bot.sent() == []
+    result = get_broadcast(dependencies.broadcast_store(), broadcast_id)
+    assert (result.status, result.counts.skipped) == ("cancelled", 5)
+
+
+def test_provider_trouble_is_retried_and_nobody_is_lost(stack):
+    # Given 10 subscribers and a provider that throttles once and fails twice with 5xx
+    people = [add_subscriber(stack, n) for n in range(10)]
+    stack.bot.throttle_next(1, retry_after=1)
+    stack.bot.fail_next(2, status=502, description="Bad Gateway")
+
+    # When the broadcast is delivered
+    broadcast_id = broadcast()
+    deliver_everything(stack)
+
+    # Then everyone got it once
+    assert received(stack) == Counter({p.primary.address: 1 for p in people})
+    assert get_broadcast(dependencies.broadcast_store(), broadcast_id).counts.sent == 10
+
+
+def test_a_poison_job_fails_alone_and_the_rest_flows(stack):
+    # Given a malformed job next to a good one on the delivery queue
+    person = add_subscriber(stack, 1)
+    broadcast()
+    run(stack, "FanoutFunction", "FanoutQueue")
+    stack.sqs.send_message(QueueUrl=stack.queue("DeliveryQueue"), MessageBody='{"broadcast_id": 1}')
+
+    # When the sender gets both in one batch
+    failed = run(stack, "SenderFunction", "DeliveryQueue")
+
+    # Then only the poison message is reported failed (it goes to the DLQ after maxReceiveCount)
+    assert [json.loads(message["Body"]) for message in failed] == [{"broadcast_id": 1}]
+    assert set(received(stack)) == {person.primary.address}
+
+
+def test_a_poison_job_ends_in_the_dead_letter_queue(stack):
+    # Given a malformed job
+    stack.sqs.send_message(QueueUrl=stack.queue("DeliveryQueue"), MessageBody="not json")
+
+    # When it fails as many times as the template's redrive policy allows (then one receive more)
+    for _ in range(6):
+        for message in run(stack, "SenderFunction", "DeliveryQueue"):
+            stack.sqs.change_message_visibility(
+                QueueUrl=stack.queue("DeliveryQueue"),
+                ReceiptHandle=message["ReceiptHandle"],
+                VisibilityTimeout=0,
+            )
+
+    # Then it has moved to the dead-letter queue
+    assert stack.depth("DeliveryQueue") == 0
+    assert stack.depth("DeliveryDeadLetterQueue") == 1
+
+
+def test_a_scheduled_broadcast_waits_for_its_time_and_the_dispatcher_starts_it(stack):
+    # Given a subscriber and a broadcast for tomorrow
+    person = add_subscriber(stack, 1)
+    tomorrow = clock.now() + timedelta(days=1)
+    broadcast_id = broadcast(send_at=tomorrow)
+    assert stack.depth("FanoutQueue") == 0
+
+    # When the scheduler ticks today
+    assert invoke("DispatcherFunction", {"source": "aws.events"}) == {"dispatched": 0}
+
+    # Then nothing happens; and when it ticks after send_at, the broadcast goes out
+    clock.move_to(tomorrow + timedelta(seconds=1))
+    assert invoke("DispatcherFunction", {"source": "aws.events"}) == {"dispatched": 1}
+    deliver_everything(stack)
+    assert set(received(stack)) == {person.primary.address}
+    assert get_broadcast(dependencies.broadcast_store(), broadcast_id).status == "sent"
+
+
+def test_fan_out_delivered_twice_adds_no_recipients(stack):
+    # Given a broadcast that fanned out
+    for n in range(3):
+        add_subscriber(stack, n)
+    broadcast_id = broadcast()
+    run(stack, "FanoutFunction", "FanoutQueue")
+
+    # When its fan-out message arrives again
+    dependencies.fanout_queue().send([broadcast_id])
+    run(stack, "FanoutFunction", "FanoutQueue")
+    deliver_everything(stack)
+
+    # Then recipients are counted once and each got one message
+    result = get_broadcast(dependencies.broadcast_store(), broadcast_id)
+    assert (result.counts.recipients, result.counts.sent) == (3, 3)
+    assert max(received(stack).values()) == 1
