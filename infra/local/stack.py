@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import socket
@@ -155,19 +156,28 @@ class LocalStack:
         ok = bool(threads) and all(threads.values()) and not self.stop_event.is_set()
         return {
             "ok": ok,
+            "aws_endpoint": os.environ.get("AWS_ENDPOINT_URL"),
             "workers": threads,
             "functions": {
                 name: {"invocations": f.invocations, "errors": f.errors} for name, f in self.functions.items()
             },
         }
 
-    def sandbox_config(self) -> dict[str, str]:
+    def sandbox_config(self) -> dict[str, Any]:
         return {
             "webhook_path": "/webhooks/telegram",
             "secret_token": os.environ["TELEGRAM_WEBHOOK_SECRET"],
-            "bot_username": "subcast_local_bot",
+            "bot_username": "subcast_bot",
+            "bot_id": self._bot_id(),
+            "bot_first_name": os.environ.get("BRAND_NAME", "subcast"),
             "telegram_sent_path": "/_local/telegram/sent",
         }
+
+    def _bot_id(self) -> int:
+        """The sandbox bot's user id, as the Bot API stand-in reports it (getMe)."""
+        _, _, answer = self.bot_api.handle("POST", f"/bot{os.environ['TELEGRAM_BOT_TOKEN']}/getMe", b"", {})
+        bot_id: int = json.loads(answer)["result"]["id"]
+        return bot_id
 
     def stop(self) -> None:
         self.stop_event.set()

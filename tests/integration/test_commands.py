@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from infra.fakes.updates import body, member_update, message_update
 from infra.local.events import api_gateway_event
 from infra.template import ApiRoute
 from subcast.adapters.channels import TemporaryFailure
@@ -16,7 +17,6 @@ from subcast.domain.conversation import Inbound, InboundKind
 from subcast.domain.subscriber import Channel
 from subcast.services import dependencies
 from tests.integration.conftest import WEBHOOK_SECRET, invoke
-from tests.support.telegram import body, member_update, message_update
 
 WEBHOOK = ApiRoute("WebhooksFunction", "/webhooks/telegram", "POST")
 CHAT = 4242

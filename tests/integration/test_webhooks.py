@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
+from infra.fakes.updates import body, member_update, message_update
 from infra.local.events import api_gateway_event
 from infra.template import ApiRoute
 from tests.integration.conftest import WEBHOOK_SECRET, invoke
-from tests.support.telegram import body, member_update, message_update
 
 ROUTE = ApiRoute("WebhooksFunction", "/webhooks/telegram", "POST")
 

@@ -1,0 +1,184 @@
+"""End to end: `python -m infra.local` as a subprocess, a Bot API test server, a person and a publisher."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+
+from infra.fakes.telegram import FakeBotApi, serve
+from infra.fakes.updates import message_update
+from infra.local import process
+
+pytestmark = pytest.mark.e2e
+
+TOKEN = "4711:e2e-token"
+SECRET = "e2e-webhook-secret"
+KEY = "sc_e2e00000_e2e-bootstrap-key-for-tests-only"
+CHAT = 777001
+
+
+@pytest.fixture(scope="module")
+def bot() -> Iterator[FakeBotApi]:
+    fake = FakeBotApi(TOKEN)
+    server, base_url = serve(fake)
+    fake.base_url = base_url  # type: ignore[attr-defined]
+    yield fake
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def stack(bot) -> Iterator[process.LocalStackProcess]:
+    running = process.start(
+        {
+            "TELEGRAM_API_BASE": bot.base_url,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_WEBHOOK_SECRET": SECRET,
+            "SUBCAST_BOOTSTRAP_API_KEY": KEY,
+            "BRAND_NAME": "Daily Bugle",
+            "SUBCAST_SCHEDULE_SECONDS": "1",
+        }
+    )
+    yield running
+    assert running.stop() == 0, running.log()
+
+
+def send(stack, update_id: int, text: str, chat: int = CHAT, secret: str = SECRET) -> int:
+    status, _ = stack.request(
+        "POST",
+        "/webhooks/telegram",
+        message_update(update_id, chat, text),
+        {"X-Telegram-Bot-Api-Secret-Token": secret},
+    )
+    return status
+
+
+def wait_for(predicate, timeout: float = 20.0):
+    """Poll until ``predicate()`` is truthy (the system is asynchronous); fails after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+def texts(bot, chat: int = CHAT) -> list[str]:
+    return [message["text"] for message in bot.sent(chat)]
+
+
+def api(stack, method: str, path: str, body=None, key: str = KEY):
+    return stack.request(method, path, body, {"Authorization": f"Bearer {key}"})
+
+
+def test_health_lists_every_worker(stack):
+    status, health = stack.request("GET", "/_local/health")
+    assert status == 200 and health["ok"]
+    assert set(health["workers"]) == {
+        "poller-CommandsFunction",
+        "poller-FanoutFunction",
+        "poller-SenderFunction",
+        "schedule-DispatcherFunction",
+    }
+
+
+def test_subscribe_confirm_receive_stop_and_nothing_more(stack, bot):
+    # Given a person who subscribes and confirms
+    assert send(stack, 1, "/start") == 200
+    wait_for(lambda: len(texts(bot)) == 1)
+    assert "Daily Bugle would like to send you" in texts(bot)[0]
+    assert send(stack, 2, "YES") == 200
+    wait_for(lambda: len(texts(bot)) == 2)
+
+    # When the publisher broadcasts with the bootstrap key
+    status, created = api(stack, "POST", "/v1/broadcasts", {"text": "Extra! Spider-Man seen downtown"})
+    assert status == 201, created
+
+    # Then the person receives it, and the broadcast reports it as sent
+    wait_for(lambda: "Extra! Spider-Man seen downtown" in texts(bot))
+    done = wait_for(
+        lambda: (lambda r: r if r[1]["status"] == "sent" else None)(
+            api(stack, "GET", f"/v1/broadcasts/{created['id']}")
+        )
+    )
+    assert done[1]["counts"] == {"recipients": 1, "sent": 1, "failed": 0, "skipped": 0, "pending": 0}
+
+    # When they send STOP
+    assert send(stack, 3, "STOP") == 200
+    wait_for(lambda: "unsubscribed" in texts(bot)[-1])
+    after_stop = len(texts(bot))
+
+    # Then a later broadcast reaches nobody, and they get nothing more
+    status, second = api(stack, "POST", "/v1/broadcasts", {"text": "Second edition"})
+    assert status == 201
+    final = wait_for(
+        lambda: (lambda r: r if r[1]["status"] == "sent" else None)(
+            api(stack, "GET", f"/v1/broadcasts/{second['id']}")
+        )
+    )
+    assert final[1]["counts"]["recipients"] == 0
+    assert len(texts(bot)) == after_stop
+
+
+def test_forged_malformed_and_repeated_webhooks_change_nothing(stack, bot):
+    chat = CHAT + 1
+    # When a forged update and a malformed one arrive
+    assert send(stack, 100, "/start", chat=chat, secret="forged") == 401
+    status, _ = stack.request(
+        "POST", "/webhooks/telegram", b"{not json", {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    )
+    assert status == 400
+
+    # And a real one is delivered three times
+    for _ in range(3):
+        assert send(stack, 101, "/start", chat=chat) == 200
+    wait_for(lambda: texts(bot, chat))
+    time.sleep(1.5)  # give any duplicate the time to show up
+
+    # Then exactly one opt-in question was sent
+    assert len(texts(bot, chat)) == 1
+
+
+def test_a_scheduled_broadcast_goes_out_when_the_clock_reaches_it(stack, bot):
+    chat = CHAT + 2
+    # Given an active subscriber and a broadcast scheduled for tomorrow
+    send(stack, 200, "/start", chat=chat)
+    wait_for(lambda: texts(bot, chat))
+    send(stack, 201, "JA", chat=chat)
+    wait_for(lambda: len(texts(bot, chat)) == 2)
+    _, now = stack.request("GET", "/_local/clock")
+    tomorrow = datetime.fromisoformat(now["now"]) + timedelta(days=1)
+    status, created = api(
+        stack, "POST", "/v1/broadcasts", {"text": "Tomorrow's news", "send_at": tomorrow.isoformat()}
+    )
+    assert status == 201 and created["status"] == "scheduled"
+    time.sleep(2.5)  # two scheduler ticks
+    assert "Tomorrow's news" not in texts(bot, chat)
+
+    # When the local clock moves past send_at
+    status, moved = stack.request(
+        "POST", "/_local/clock", {"now": (tomorrow + timedelta(minutes=1)).isoformat()}
+    )
+    assert status == 200 and moved["moved"]
+
+    # Then it is delivered
+    wait_for(lambda: "Tomorrow's news" in texts(bot, chat))
+    stack.request("POST", "/_local/clock", {"now": None})
+
+
+def test_the_sandbox_page_and_its_config_are_served(stack):
+    status, page = stack.request("GET", "/_local/sandbox")
+    assert status == 200 and "<html" in page.lower()
+    status, config = stack.request("GET", "/_local/sandbox/config")
+    assert (
+        status == 200 and config["webhook_path"] == "/webhooks/telegram" and config["secret_token"] == SECRET
+    )
+
+
+def test_unknown_paths_answer_like_api_gateway(stack):
+    status, body = stack.request("GET", "/v2/nothing")
+    assert status == 403 and body == {"message": "Missing Authentication Token"}
