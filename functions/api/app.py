@@ -30,7 +30,7 @@ app = Chalice(app_name="subcast-api")
 logger = Logger()
 MAX_BODY_BYTES = 64 * 1024
 MAX_IDEMPOTENCY_KEY = 255
-JSON_TYPES = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
+JSON_HEADERS = {"Content-Type": "application/json"}
 Model = TypeVar("Model", bound=BaseModel)
 
 
@@ -40,8 +40,12 @@ class ApiError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, body=body, headers={**JSON_HEADERS, **(headers or {})})
+
+
 def error_response(status: int, code: str, message: str) -> Response:
-    return Response(status_code=status, body={"error": {"code": code, "message": message}})
+    return json_response(status, {"error": {"code": code, "message": message}})
 
 
 #: Domain exceptions -> HTTP, in one place.
@@ -82,12 +86,18 @@ def api_route(path: str, method: str, scope: Scope) -> Callable[[Callable[..., R
                     message = str(error)
                 return error_response(status, code, message)
 
-        return app.route(path, methods=[method], content_types=JSON_TYPES)(wrapper)
+        # Every content type reaches the view, so that a wrong one gets our error shape, not Chalice's.
+        return app.route(path, methods=[method], content_types=["*/*"])(wrapper)
 
     return decorate
 
 
 def parse_body(model: type[Model]) -> Model:
+    media_type = (app.current_request.headers.get("content-type") or "application/json").split(";")[0].strip()
+    if media_type.lower() != "application/json" and not media_type.lower().endswith("+json"):
+        raise ApiError(
+            415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json"
+        )
     raw = app.current_request.raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
         raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
@@ -130,13 +140,13 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
 @api_route("/v1/topics", "POST", Scope.TOPICS)
 def create_topic_view(key: ApiKey) -> Response:
     topic = create_topic(publishing_store(), parse_body(TopicRequest))
-    return Response(status_code=201, body=topic.model_dump(mode="json"))
+    return json_response(201, topic.model_dump(mode="json"))
 
 
 @api_route("/v1/topics", "GET", Scope.TOPICS)
 def list_topics_view(key: ApiKey) -> Response:
-    return Response(
-        status_code=200, body={"topics": [t.model_dump(mode="json") for t in list_topics(publishing_store())]}
+    return json_response(
+        200, {"topics": [t.model_dump(mode="json") for t in list_topics(publishing_store())]}
     )
 
 
@@ -160,14 +170,14 @@ def create_broadcast_view(key: ApiKey) -> Response:
     logger.info(
         "broadcast scheduled", extra={"broadcast_id": broadcast.broadcast_id, "replayed": not created}
     )
-    return Response(status_code=201, body=broadcast_json(broadcast), headers=headers)
+    return json_response(201, broadcast_json(broadcast), headers)
 
 
 @api_route("/v1/broadcasts/{broadcast_id}", "GET", Scope.BROADCASTS)
 def get_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
-    return Response(status_code=200, body=broadcast_json(get_broadcast(broadcast_store(), broadcast_id)))
+    return json_response(200, broadcast_json(get_broadcast(broadcast_store(), broadcast_id)))
 
 
 @api_route("/v1/broadcasts/{broadcast_id}/cancel", "POST", Scope.BROADCASTS)
 def cancel_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
-    return Response(status_code=200, body=broadcast_json(cancel_broadcast(broadcast_store(), broadcast_id)))
+    return json_response(200, broadcast_json(cancel_broadcast(broadcast_store(), broadcast_id)))

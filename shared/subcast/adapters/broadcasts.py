@@ -98,7 +98,9 @@ class BroadcastStore:
                                 "expires_at": int((now + IDEMPOTENCY_TTL).timestamp()),
                             }
                         ),
-                        "ConditionExpression": "attribute_not_exists(pk)",
+                        # DynamoDB's TTL sweep may lag by days: an expired key is free again.
+                        "ConditionExpression": "attribute_not_exists(pk) OR expires_at < :now",
+                        "ExpressionAttributeValues": to_item({":now": int(now.timestamp())}),
                     }
                 },
             )

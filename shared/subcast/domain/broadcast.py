@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
 
@@ -60,6 +60,15 @@ class BroadcastRequest(BaseModel):
     topics: list[TopicSlug] = Field(default_factory=list, max_length=20)
     send_at: AwareDatetime | None = None
 
+    @field_validator("send_at", mode="before")
+    @classmethod
+    def _iso_only(cls, value: object) -> object:
+        if value is not None and not isinstance(value, str | datetime):
+            raise ValueError(
+                "send_at must be an ISO-8601 string with an offset, e.g. 2026-12-24T08:00:00+01:00"
+            )
+        return value
+
     @field_validator("text")
     @classmethod
     def _text_fits(cls, text: str) -> str:
@@ -112,7 +121,8 @@ def resolve_send_at(requested: datetime | None, now: datetime) -> datetime:
         return now
     if requested < now - SEND_AT_GRACE:
         raise ValueError("send_at is in the past")
-    return max(requested, now)
+    # Stored and compared in UTC: the due index orders moments as text.
+    return max(requested, now).astimezone(UTC)
 
 
 def reaches(broadcast_topics: tuple[str, ...], subscriber_topics: tuple[str, ...] | None) -> bool:
