@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(PY) -m infra.local
 
 ## test: lint, template checks and every test (unit, integration, e2e)
-test: $(STAMP) lint template-check
+test: $(STAMP) lint typecheck template-check
 	$(PY) -m pytest
 
 lint: $(STAMP)

@@ -39,8 +39,11 @@ subcast local stack is up ({time.monotonic() - started:.1f} s): template.yaml on
   functions: {", ".join(stack.functions)}
   queues polled: {len(stack.pollers)}   schedules: {len(stack.schedules)}
 
-Try:  curl -s -X POST {base}/v1/broadcasts -H "Authorization: Bearer $SUBCAST_BOOTSTRAP_API_KEY" \\
-        -H 'Content-Type: application/json' -d '{{"text": "Hello from subcast"}}'
+Try it: subscribe in the sandbox, then in another terminal
+  export SUBCAST_BOOTSTRAP_API_KEY={stack.bootstrap_key}
+  curl -s -X POST {base}/v1/broadcasts -H "Authorization: Bearer $SUBCAST_BOOTSTRAP_API_KEY" \\
+    -H 'Content-Type: application/json' -d '{{"text": "Hello from subcast"}}'
+
 Ctrl-C stops everything.
 """,
         flush=True,

@@ -173,24 +173,16 @@ class BroadcastStore:
     # --------------------------------------------------------------- fan-out
     def start_sending(self, broadcast_id: str, now: datetime) -> None:
         """scheduled -> sending (no-op when already sending); it leaves the due index."""
-        try:
-            self.dynamodb.update_item(
-                TableName=self.table,
-                Key=_broadcast_key(broadcast_id),
-                UpdateExpression="SET #status = :sending, started_at = :now REMOVE due_kind, due_at",
-                ConditionExpression="#status = :scheduled",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=to_item(
-                    {
-                        ":sending": BroadcastStatus.SENDING.value,
-                        ":scheduled": BroadcastStatus.SCHEDULED.value,
-                        ":now": now.isoformat(),
-                    }
-                ),
-            )
-        except ClientError as error:
-            if not is_conditional_failure(error):
-                raise
+        self._update_if(
+            broadcast_id,
+            "SET #status = :sending, started_at = :now REMOVE due_kind, due_at",
+            "#status = :scheduled",
+            {
+                ":sending": BroadcastStatus.SENDING.value,
+                ":scheduled": BroadcastStatus.SCHEDULED.value,
+                ":now": now.isoformat(),
+            },
+        )
 
     def fanout_cursor(self, broadcast_id: str) -> str | None:
         found = self.dynamodb.get_item(
@@ -212,19 +204,9 @@ class BroadcastStore:
         values: dict[str, Any] = {":after": after, ":found": found}
         if before is not None:
             values[":before"] = before
-        try:
-            self.dynamodb.update_item(
-                TableName=self.table,
-                Key=_broadcast_key(broadcast_id),
-                UpdateExpression="SET fanout_cursor = :after ADD recipients :found",
-                ConditionExpression=condition,
-                ExpressionAttributeValues=to_item(values),
-            )
-        except ClientError as error:
-            if not is_conditional_failure(error):
-                raise
-            return False
-        return True
+        return self._update_if(
+            broadcast_id, "SET fanout_cursor = :after ADD recipients :found", condition, values
+        )
 
     def finish_fanout(self, broadcast_id: str) -> None:
         self.dynamodb.update_item(
@@ -237,24 +219,30 @@ class BroadcastStore:
 
     def complete_if_done(self, broadcast_id: str) -> None:
         """sending -> sent once fan-out is over and every recipient is settled."""
+        self._update_if(
+            broadcast_id,
+            "SET #status = :sent",
+            "#status = :sending AND fanout_done = :true AND settled >= recipients",
+            {":sent": BroadcastStatus.SENT.value, ":sending": BroadcastStatus.SENDING.value, ":true": True},
+        )
+
+    def _update_if(self, broadcast_id: str, update: str, condition: str, values: dict[str, Any]) -> bool:
+        """A conditional update of the broadcast; False (not an error) when the condition does not hold."""
+        names = {"ExpressionAttributeNames": {"#status": "status"}} if "#status" in update + condition else {}
         try:
             self.dynamodb.update_item(
                 TableName=self.table,
                 Key=_broadcast_key(broadcast_id),
-                UpdateExpression="SET #status = :sent",
-                ConditionExpression="#status = :sending AND fanout_done = :true AND settled >= recipients",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=to_item(
-                    {
-                        ":sent": BroadcastStatus.SENT.value,
-                        ":sending": BroadcastStatus.SENDING.value,
-                        ":true": True,
-                    }
-                ),
+                UpdateExpression=update,
+                ConditionExpression=condition,
+                ExpressionAttributeValues=to_item(values),
+                **names,
             )
         except ClientError as error:
             if not is_conditional_failure(error):
                 raise
+            return False
+        return True
 
     # -------------------------------------------------------------- delivery
     def claim(
