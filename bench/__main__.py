@@ -18,7 +18,7 @@ import uuid
 
 import boto3
 
-from infra.fakes.telegram import FakeBotApi, serve
+from infra.fakes.telegram import FakeBotApi, running
 from infra.fakes.updates import message_update
 from infra.local import process
 
@@ -93,33 +93,36 @@ def main() -> None:
     parser.add_argument("--status-messages", type=int, default=20)
     args = parser.parse_args()
 
-    bot = FakeBotApi(TOKEN)
-    server, base_url = serve(bot)
-    bot.base_url = base_url  # type: ignore[attr-defined]
-    stack = process.start(
-        {"TELEGRAM_API_BASE": base_url, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET}
-    )
-    try:
-        headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-        chat, update_id = 5550001, 1
-        for text in ("/start", "YES"):
-            before = len(bot.sent(chat))
-            stack.request("POST", "/webhooks/telegram", message_update(update_id, chat, text), headers)
-            wait(lambda before=before: len(bot.sent(chat)) > before)
-            update_id += 1
-        latencies = []
-        for _ in range(args.status_messages):
-            before = len(bot.sent(chat))
-            started = time.perf_counter()
-            stack.request("POST", "/webhooks/telegram", message_update(update_id, chat, "STATUS"), headers)
-            wait(lambda before=before: len(bot.sent(chat)) > before)
-            latencies.append(time.perf_counter() - started)
-            update_id += 1
-        _, health = stack.request("GET", "/_local/health")
-        floor = floor_latency(health["aws_endpoint"], bot, args.status_messages)
-    finally:
-        stack.stop()
-        server.shutdown()
+    with running(TOKEN) as bot:
+        stack = process.start(
+            {
+                "TELEGRAM_API_BASE": bot.base_url,
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "TELEGRAM_WEBHOOK_SECRET": SECRET,
+            }
+        )
+        try:
+            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+            chat, update_id = 5550001, 1
+            for text in ("/start", "YES"):
+                before = len(bot.sent(chat))
+                stack.request("POST", "/webhooks/telegram", message_update(update_id, chat, text), headers)
+                wait(lambda before=before: len(bot.sent(chat)) > before)
+                update_id += 1
+            latencies = []
+            for _ in range(args.status_messages):
+                before = len(bot.sent(chat))
+                started = time.perf_counter()
+                stack.request(
+                    "POST", "/webhooks/telegram", message_update(update_id, chat, "STATUS"), headers
+                )
+                wait(lambda before=before: len(bot.sent(chat)) > before)
+                latencies.append(time.perf_counter() - started)
+                update_id += 1
+            _, health = stack.request("GET", "/_local/health")
+            floor = floor_latency(health["aws_endpoint"], bot, args.status_messages)
+        finally:
+            stack.stop()
     median = statistics.median(latencies)
     p95 = sorted(latencies)[max(0, int(len(latencies) * 0.95) - 1)]
     print(f"start-up until /_local/health is 200:      {stack.healthy_after:.2f} s")

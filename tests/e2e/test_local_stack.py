@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from infra.fakes.telegram import FakeBotApi, serve
+from infra.fakes.telegram import FakeBotApi, running
 from infra.fakes.updates import message_update
 from infra.local import process
 
@@ -22,17 +22,13 @@ CHAT = 777001
 
 @pytest.fixture(scope="module")
 def bot() -> Iterator[FakeBotApi]:
-    fake = FakeBotApi(TOKEN)
-    server, base_url = serve(fake)
-    fake.base_url = base_url  # type: ignore[attr-defined]
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with running(TOKEN) as fake:
+        yield fake
 
 
 @pytest.fixture(scope="module")
 def stack(bot) -> Iterator[process.LocalStackProcess]:
-    running = process.start(
+    started = process.start(
         {
             "TELEGRAM_API_BASE": bot.base_url,
             "TELEGRAM_BOT_TOKEN": TOKEN,
@@ -42,8 +38,8 @@ def stack(bot) -> Iterator[process.LocalStackProcess]:
             "SUBCAST_SCHEDULE_SECONDS": "1",
         }
     )
-    yield running
-    assert running.stop() == 0, running.log()
+    yield started
+    assert started.stop() == 0, started.log()
 
 
 def send(stack, update_id: int, text: str, chat: int = CHAT, secret: str = SECRET) -> int:

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.fakes.telegram import FakeBotApi, serve
+from infra.fakes.telegram import FakeBotApi, running
 from infra.local.runtime import LambdaContext, load_handler
 from infra.provision import Deployment, provision
 from infra.template import functions
@@ -68,12 +68,8 @@ class Stack:
 
 @pytest.fixture
 def bot() -> Iterator[FakeBotApi]:
-    fake = FakeBotApi(BOT_TOKEN)
-    server, base_url = serve(fake)
-    fake.base_url = base_url  # type: ignore[attr-defined]
-    yield fake
-    server.shutdown()
-    server.server_close()
+    with running(BOT_TOKEN) as fake:
+        yield fake
 
 
 @pytest.fixture
@@ -83,7 +79,7 @@ def stack(bot: FakeBotApi, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
         deployment = provision()
         for name, value in deployment.environment().items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setenv("TELEGRAM_API_BASE", bot.base_url)  # type: ignore[attr-defined]
+        monkeypatch.setenv("TELEGRAM_API_BASE", bot.base_url)
         monkeypatch.setenv("TELEGRAM_BOT_TOKEN", BOT_TOKEN)
         monkeypatch.setenv("TELEGRAM_WEBHOOK_SECRET", WEBHOOK_SECRET)
         monkeypatch.setenv("ADDRESS_HASH_KEY", "integration-hash-key")
