@@ -12,14 +12,16 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from subcast.adapters.pacing import TokenBucket
 from subcast.domain.broadcast import DeliveryJob
-from subcast.services.delivery import deliver_job
-from subcast.services.dependencies import broadcast_store, subscriber_store, telegram_bot
+from subcast.services.delivery import Sending, deliver_job
+from subcast.services.dependencies import broadcast_store, delivery_queue, subscriber_store, telegram_bot
 
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
 #: Telegram's bulk limit per bot. Pacing across concurrent instances is the delivery issue's work.
 TELEGRAM_MESSAGES_PER_SECOND = 30.0
+#: Hand the rest of a job to a new one with this much time left, well before the timeout.
+SAFETY_MARGIN_MS = 15_000
 
 
 @cache
@@ -29,9 +31,16 @@ def pacer() -> TokenBucket:
 
 def record_handler(record: SQSRecord) -> None:
     job = DeliveryJob.model_validate_json(record.body)
-    tally = deliver_job(
-        job, store=broadcast_store(), subscribers=subscriber_store(), messenger=telegram_bot(), pacer=pacer()
+    context = processor.lambda_context
+    sending = Sending(
+        store=broadcast_store(),
+        subscribers=subscriber_store(),
+        messenger=telegram_bot(),
+        pacer=pacer(),
+        deliveries=delivery_queue(),
+        out_of_time=lambda: context is not None and context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS,
     )
+    tally = deliver_job(job, sending)
     for outcome, count in tally.items():
         metrics.add_metric(name=f"Deliveries_{outcome}", unit=MetricUnit.Count, value=count)
 

@@ -44,20 +44,21 @@ class LocalFunction:
     handler: Callable[[dict[str, Any], Any], Any]
     invocations: int = 0
     errors: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    # One invocation at a time per function, as in one Lambda execution environment:
+    # Chalice and Powertools keep the current request on module-level objects.
+    environment: threading.Lock = field(default_factory=threading.Lock)
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Call the handler with a fresh context; exceptions propagate as Lambda reports them."""
-        context = LambdaContext(self.physical_name, self.spec.memory, self.spec.timeout)
-        with self.lock:
+        with self.environment:
             self.invocations += 1
-        try:
-            return self.handler(event, context)
-        except Exception:
-            with self.lock:
+            context = LambdaContext(self.physical_name, self.spec.memory, self.spec.timeout)
+            try:
+                return self.handler(event, context)
+            except Exception:
                 self.errors += 1
-            traceback.print_exc(file=sys.stderr)
-            raise
+                traceback.print_exc(file=sys.stderr)
+                raise
 
 
 def load_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:

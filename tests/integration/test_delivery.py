@@ -8,10 +8,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from subcast import clock
+from subcast.adapters.pacing import TokenBucket
 from subcast.adapters.publishing import ApiKey
 from subcast.adapters.subscribers import profile_item
 from subcast.adapters.telegram import TelegramBot
-from subcast.domain.broadcast import BroadcastRequest
+from subcast.domain.broadcast import BroadcastRequest, DeliveryJob
 from subcast.domain.messages import Language
 from subcast.domain.subscriber import (
     AUDIENCE_SHARDS,
@@ -23,6 +24,7 @@ from subcast.domain.subscriber import (
 )
 from subcast.services import dependencies
 from subcast.services.broadcasts import cancel_broadcast, create_broadcast, get_broadcast
+from subcast.services.delivery import Sending, deliver_job
 from tests.integration.conftest import invoke
 
 KEY = ApiKey(key_id="test", name="test", scopes=("admin",), created_at=datetime(2026, 1, 1, tzinfo=UTC))
@@ -335,3 +337,85 @@ def test_fan_out_delivered_twice_adds_no_recipients(stack):
     result = get_broadcast(dependencies.broadcast_store(), broadcast_id)
     assert (result.counts.recipients, result.counts.sent) == (3, 3)
     assert max(received(stack).values()) == 1
+
+
+def sending(stack, **overrides) -> Sending:
+    values = {
+        "store": dependencies.broadcast_store(),
+        "subscribers": dependencies.subscriber_store(),
+        "messenger": dependencies.telegram_bot(),
+        "pacer": TokenBucket(1000),
+        "deliveries": dependencies.delivery_queue(),
+        **overrides,
+    }
+    return Sending(**values)
+
+
+def test_a_job_running_out_of_time_hands_the_rest_to_a_new_job(stack):
+    # Given a job of 10 recipients and a sender whose time runs out after 4 of them
+    people = [add_subscriber(stack, n) for n in range(10)]
+    broadcast_id = broadcast()
+    run(stack, "FanoutFunction", "FanoutQueue")
+    [message] = stack.receive("DeliveryQueue")
+    job = DeliveryJob.model_validate_json(message["Body"])
+    clock_calls = iter(range(100))
+
+    # When it is delivered
+    tally = deliver_job(job, sending(stack, out_of_time=lambda: next(clock_calls) >= 4))
+
+    # Then 4 were sent and counted, and one new job holds exactly the other 6
+    assert tally == Counter({"sent": 4})
+    [rest] = stack.receive("DeliveryQueue")
+    continuation = DeliveryJob.model_validate_json(rest["Body"])
+    assert continuation.subscriber_ids == job.subscriber_ids[4:]
+
+    # When the new job runs
+    deliver_job(continuation, sending(stack))
+
+    # Then everyone has exactly one message and the broadcast is complete
+    assert received(stack) == Counter({p.primary.address: 1 for p in people})
+    result = get_broadcast(dependencies.broadcast_store(), broadcast_id)
+    assert (result.status, result.counts.sent) == ("sent", 10)
+
+
+def test_a_wrong_bot_token_stops_the_job_without_failing_anyone(stack, monkeypatch):
+    # Given a token the provider refuses (revoked, or rotated without telling subcast)
+    people = [add_subscriber(stack, n) for n in range(5)]
+    broadcast_id = broadcast()
+    run(stack, "FanoutFunction", "FanoutQueue")
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "999:revoked")
+    dependencies.reset()
+
+    # When the sender runs
+    [failed] = run(stack, "SenderFunction", "DeliveryQueue")
+
+    # Then nobody is marked failed, and the job stays on the queue
+    counts = get_broadcast(dependencies.broadcast_store(), broadcast_id).counts
+    assert (counts.sent, counts.failed) == (0, 0)
+
+    # When the operator fixes the token and the job comes back
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "999:integration-token")
+    dependencies.reset()
+    stack.sqs.change_message_visibility(
+        QueueUrl=stack.queue("DeliveryQueue"), ReceiptHandle=failed["ReceiptHandle"], VisibilityTimeout=0
+    )
+    assert run(stack, "SenderFunction", "DeliveryQueue") == []
+
+    # Then everyone gets it once
+    assert received(stack) == Counter({p.primary.address: 1 for p in people})
+
+
+def test_a_late_blocked_answer_does_not_undo_someone_who_came_back(stack):
+    # Given a profile read at version 1, then the person comes back (version 2)
+    person = add_subscriber(stack, 1)
+    store = dependencies.subscriber_store()
+    store.set_reachable(person.subscriber_id, Channel.TELEGRAM, person.primary.address, False)
+    store.set_reachable(person.subscriber_id, Channel.TELEGRAM, person.primary.address, True)
+
+    # When a delivery that read version 1 learns the bot was blocked
+    store.set_reachable(
+        person.subscriber_id, Channel.TELEGRAM, person.primary.address, False, expected_version=1
+    )
+
+    # Then the newer "reachable" stands
+    assert store.get(person.subscriber_id).primary.reachable

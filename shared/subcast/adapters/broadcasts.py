@@ -19,7 +19,15 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from subcast.adapters.aws import client, from_item, is_conditional_failure, item_on_failure, to_item
+from subcast.adapters.aws import (
+    cancellation_reasons,
+    client,
+    from_item,
+    is_conditional_failure,
+    item_on_failure,
+    retry_on_conflict,
+    to_item,
+)
 from subcast.domain.broadcast import Broadcast, BroadcastStatus, DeliveryCounts
 
 DUE_BROADCAST = "broadcast"
@@ -105,9 +113,11 @@ class BroadcastStore:
                 },
             )
         try:
-            self.dynamodb.transact_write_items(TransactItems=writes)
+            retry_on_conflict(lambda: self.dynamodb.transact_write_items(TransactItems=writes))
         except ClientError as error:
-            if not (idempotency and is_conditional_failure(error)):
+            reasons = cancellation_reasons(error)
+            # Only the idempotency record's own condition means "this key was used": replay.
+            if not (idempotency and reasons and reasons[0] == "ConditionalCheckFailed"):
                 raise
             return self._replay(*idempotency)
         return broadcast
@@ -209,11 +219,13 @@ class BroadcastStore:
         )
 
     def finish_fanout(self, broadcast_id: str) -> None:
-        self.dynamodb.update_item(
-            TableName=self.table,
-            Key=_broadcast_key(broadcast_id),
-            UpdateExpression="SET fanout_done = :true",
-            ExpressionAttributeValues=to_item({":true": True}),
+        retry_on_conflict(
+            lambda: self.dynamodb.update_item(
+                TableName=self.table,
+                Key=_broadcast_key(broadcast_id),
+                UpdateExpression="SET fanout_done = :true",
+                ExpressionAttributeValues=to_item({":true": True}),
+            )
         )
         self.complete_if_done(broadcast_id)
 
@@ -230,13 +242,15 @@ class BroadcastStore:
         """A conditional update of the broadcast; False (not an error) when the condition does not hold."""
         names = {"ExpressionAttributeNames": {"#status": "status"}} if "#status" in update + condition else {}
         try:
-            self.dynamodb.update_item(
-                TableName=self.table,
-                Key=_broadcast_key(broadcast_id),
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeValues=to_item(values),
-                **names,
+            retry_on_conflict(
+                lambda: self.dynamodb.update_item(
+                    TableName=self.table,
+                    Key=_broadcast_key(broadcast_id),
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
+                    ExpressionAttributeValues=to_item(values),
+                    **names,
+                )
             )
         except ClientError as error:
             if not is_conditional_failure(error):
@@ -300,39 +314,41 @@ class BroadcastStore:
         """Add one job's tally to the broadcast's counters, exactly once per job id."""
         counts = {f":{name}": tally.get(name, 0) for name in ("sent", "failed", "skipped")}
         counts[":settled"] = sum(counts.values())
+        writes: list[dict[str, Any]] = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(
+                        {
+                            "pk": f"BROADCAST#{broadcast_id}",
+                            "sk": f"JOB#{job_id}",
+                            "tally": tally,
+                            "recorded_at": now.isoformat(),
+                            "expires_at": int((now + DELIVERY_TTL).timestamp()),
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": _broadcast_key(broadcast_id),
+                    "UpdateExpression": (
+                        "ADD sent :sent, failed :failed, skipped :skipped, settled :settled"
+                    ),
+                    "ExpressionAttributeValues": to_item(counts),
+                }
+            },
+        ]
+        recorded = True
         try:
-            self.dynamodb.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self.table,
-                            "Item": to_item(
-                                {
-                                    "pk": f"BROADCAST#{broadcast_id}",
-                                    "sk": f"JOB#{job_id}",
-                                    "tally": tally,
-                                    "recorded_at": now.isoformat(),
-                                    "expires_at": int((now + DELIVERY_TTL).timestamp()),
-                                }
-                            ),
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": self.table,
-                            "Key": _broadcast_key(broadcast_id),
-                            "UpdateExpression": (
-                                "ADD sent :sent, failed :failed, skipped :skipped, settled :settled"
-                            ),
-                            "ExpressionAttributeValues": to_item(counts),
-                        }
-                    },
-                ]
-            )
+            retry_on_conflict(lambda: self.dynamodb.transact_write_items(TransactItems=writes))
         except ClientError as error:
-            if not is_conditional_failure(error):
-                raise
-            return False
+            reasons = cancellation_reasons(error)
+            if not (reasons and reasons[0] == "ConditionalCheckFailed"):
+                raise  # a conflict or throttling that outlived the retries: SQS redelivers the job
+            recorded = False  # recorded by an earlier attempt of this job
+        # Also on the replay path: the earlier attempt may have died before completing the broadcast.
         self.complete_if_done(broadcast_id)
-        return True
+        return recorded

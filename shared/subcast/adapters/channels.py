@@ -24,7 +24,19 @@ class RateLimited(DeliveryError):
 
 
 class TemporaryFailure(DeliveryError):
-    """A 5xx, a timeout or a dropped connection: retry with backoff."""
+    """The provider did not take the message (a 5xx, no connection): retry with backoff."""
+
+
+class ProviderMisconfigured(TemporaryFailure):
+    """Our credential or endpoint is wrong (401, 404): nothing can be sent until an operator fixes it."""
+
+
+class DeliveryUncertain(DeliveryError):
+    """The request went out but no answer came back (read timeout, dropped connection).
+
+    The provider may have delivered it. Sending again could deliver it twice,
+    so it is not retried: never twice beats maybe twice.
+    """
 
 
 class PermanentFailure(DeliveryError):

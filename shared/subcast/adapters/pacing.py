@@ -33,11 +33,12 @@ class TokenBucket:
                 self._tokens = min(self.burst, self._tokens + (current - self._updated) * self.rate)
                 self._updated = current
                 wait = max(self._paused_until - current, 0.0)
-                if wait == 0.0 and self._tokens >= 1:
-                    self._tokens -= 1
+                # Tolerance: refills are float sums and may land a hair below a whole token.
+                if wait == 0.0 and self._tokens >= 1 - 1e-9:
+                    self._tokens = max(self._tokens - 1, 0.0)
                     return
                 if wait == 0.0:
-                    wait = (1 - self._tokens) / self.rate
+                    wait = max((1 - self._tokens) / self.rate, 1e-6)
             self._sleep(wait)
 
     def pause(self, seconds: float) -> None:

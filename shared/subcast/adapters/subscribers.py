@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from subcast.adapters.aws import client, from_item, is_conditional_failure, to_item
+from subcast.adapters.aws import cancellation_reasons, client, from_item, is_conditional_failure, to_item
 from subcast.domain.conversation import Inbound, Outcome
 from subcast.domain.subscriber import Channel, ConsentRecord, Subscriber, audience_shard
 
@@ -113,6 +113,13 @@ class SubscriberStore:
         records = [ConsentRecord.model_validate(from_item(item)) for item in items]
         return sorted(records, key=lambda record: record.requested_at)
 
+    def get(self, subscriber_id: str) -> Subscriber | None:
+        """The current profile (strongly consistent)."""
+        found = self.dynamodb.get_item(
+            TableName=self.table, Key=_profile_key(subscriber_id), ConsistentRead=True
+        )
+        return subscriber_from_item(found["Item"]) if "Item" in found else None
+
     def get_many(self, subscriber_ids: list[str]) -> dict[str, Subscriber]:
         """Current profiles of many subscribers (strongly consistent; missing ids are left out)."""
         found: dict[str, Subscriber] = {}
@@ -199,12 +206,14 @@ class SubscriberStore:
         try:
             self.dynamodb.transact_write_items(TransactItems=writes)
         except ClientError as error:
-            if not is_conditional_failure(error):
+            reasons = cancellation_reasons(error)
+            if not reasons:
                 raise
-            reasons = error.response.get("CancellationReasons", [])
-            if reasons and reasons[0].get("Code") == "ConditionalCheckFailed":
+            if reasons[0] == "ConditionalCheckFailed":
                 raise AlreadyApplied from error
-            raise StaleSubscriber from error
+            if "ConditionalCheckFailed" in reasons or "TransactionConflict" in reasons:
+                raise StaleSubscriber from error  # read again and redo
+            raise
 
     def marker(self, inbound: Inbound) -> InboundMarker | None:
         found = self.dynamodb.get_item(TableName=self.table, Key=_marker_key(inbound), ConsistentRead=True)
@@ -226,11 +235,24 @@ class SubscriberStore:
             ExpressionAttributeValues=to_item({":at": at.isoformat()}),
         )
 
-    def set_reachable(self, subscriber_id: str, channel: Channel, address: str, reachable: bool) -> None:
-        """Mark one address (un)reachable, e.g. after the provider said the bot is blocked."""
+    def set_reachable(
+        self,
+        subscriber_id: str,
+        channel: Channel,
+        address: str,
+        reachable: bool,
+        expected_version: int | None = None,
+    ) -> None:
+        """Mark one address (un)reachable, e.g. after the provider said the bot is blocked.
+
+        With ``expected_version``, nothing changes if the subscriber changed since
+        (they may have come back in the meantime: a late "blocked" must not undo that).
+        """
         for _attempt in range(5):
-            subscriber, _ = self.get_with_consent(subscriber_id)
+            subscriber = self.get(subscriber_id)
             if subscriber is None:
+                return
+            if expected_version is not None and subscriber.version != expected_version:
                 return
             changed = subscriber.with_reachability(channel, address, reachable)
             if changed == subscriber:

@@ -14,7 +14,9 @@ import urllib3
 from pydantic import BaseModel, ConfigDict, Field
 
 from subcast.adapters.channels import (
+    DeliveryUncertain,
     PermanentFailure,
+    ProviderMisconfigured,
     RateLimited,
     RecipientUnreachable,
     TemporaryFailure,
@@ -128,9 +130,12 @@ class TelegramBot:
                 timeout=urllib3.Timeout(connect=3.0, read=10.0),
                 retries=False,
             )
-        except urllib3.exceptions.HTTPError as error:
+        except (urllib3.exceptions.NewConnectionError, urllib3.exceptions.ConnectTimeoutError) as error:
             # Never put the URL in the message: it contains the bot token.
             raise TemporaryFailure(f"Telegram {method}: {type(error).__name__}") from None
+        except urllib3.exceptions.HTTPError as error:
+            # The request may have reached Telegram (read timeout, connection dropped mid-answer).
+            raise DeliveryUncertain(f"Telegram {method}: {type(error).__name__}") from None
         try:
             answer = json.loads(response.data or b"{}")
         except ValueError:
@@ -145,6 +150,10 @@ class TelegramBot:
             raise RateLimited(float(retry_after or 1))
         if response.status >= 500:
             raise TemporaryFailure(f"Telegram {method}: HTTP {response.status}")
+        if response.status in (401, 404):
+            raise ProviderMisconfigured(
+                f"Telegram {method}: HTTP {response.status} (check the bot token and API base)"
+            )
         if response.status in (400, 403) and any(hint in description.lower() for hint in _UNREACHABLE_HINTS):
             raise RecipientUnreachable(description)
         raise PermanentFailure(f"Telegram {method}: HTTP {response.status} {description}")

@@ -7,9 +7,12 @@ import secrets
 from aws_lambda_powertools import Logger
 
 from subcast.adapters.channels import (
+    DeliveryUncertain,
     MessengerChannel,
     PermanentFailure,
+    RateLimited,
     RecipientUnreachable,
+    TemporaryFailure,
 )
 from subcast.adapters.subscribers import AlreadyApplied, OutboxReply, StaleSubscriber, SubscriberStore
 from subcast.clock import now
@@ -18,6 +21,10 @@ from subcast.domain.conversation import Brand, Inbound, InboundKind, decide
 
 logger = Logger(child=True)
 MAX_ATTEMPTS = 5
+
+
+class RepliesPending(Exception):
+    """The message is applied, but its replies could not be sent yet; they stay in the outbox."""
 
 
 def new_id() -> str:
@@ -87,10 +94,15 @@ def _send_replies(
     store: SubscriberStore,
     messenger: MessengerChannel,
 ) -> None:
-    """Send the outbox; temporary failures propagate so the queue redelivers (and the outbox is kept)."""
+    """Send the outbox; if the provider cannot take it now, RepliesPending keeps it for a redelivery."""
     for reply in replies:
         try:
             messenger.send_text(reply.address, reply.text)
+        except (RateLimited, TemporaryFailure) as error:
+            # ProviderMisconfigured lands here too: the outbox waits until an operator fixes it.
+            raise RepliesPending(str(error)) from None
+        except DeliveryUncertain:
+            logger.warning("no answer to a reply; not resent, to never send twice")
         except RecipientUnreachable:
             logger.info("reply not delivered: recipient unreachable")
             if subscriber_id:

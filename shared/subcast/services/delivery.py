@@ -6,22 +6,26 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from aws_lambda_powertools import Logger
 
 from subcast.adapters.broadcasts import BroadcastStore
 from subcast.adapters.channels import (
+    DeliveryUncertain,
     MessengerChannel,
     PermanentFailure,
+    ProviderMisconfigured,
     RateLimited,
     RecipientUnreachable,
     TemporaryFailure,
 )
 from subcast.adapters.pacing import TokenBucket
+from subcast.adapters.queues import DeliveryQueue
 from subcast.adapters.subscribers import SubscriberStore
 from subcast.clock import now
-from subcast.domain.broadcast import Broadcast, BroadcastStatus, DeliveryJob, reaches
+from subcast.domain.broadcast import Broadcast, BroadcastStatus, DeliveryJob, job_id, reaches
 from subcast.domain.subscriber import Subscriber
 
 logger = Logger(child=True)
@@ -37,24 +41,49 @@ class JobIncomplete(Exception):
     """Some recipients could not be settled now; the queue redelivers the job later."""
 
 
-def deliver_job(
-    job: DeliveryJob,
-    *,
-    store: BroadcastStore,
-    subscribers: SubscriberStore,
-    messenger: MessengerChannel,
-    pacer: TokenBucket,
-    sleep: Callable[[float], None] = time.sleep,
-) -> Counter[str]:
-    """Deliver a job and add its tally to the broadcast once; returns the tally."""
+@dataclass(frozen=True)
+class Sending:
+    """What a job needs besides the job itself."""
+
+    store: BroadcastStore
+    subscribers: SubscriberStore
+    messenger: MessengerChannel
+    pacer: TokenBucket
+    deliveries: DeliveryQueue
+    out_of_time: Callable[[], bool] = lambda: False
+    sleep: Callable[[float], None] = time.sleep
+
+
+def deliver_job(job: DeliveryJob, sending: Sending) -> Counter[str]:
+    """Deliver a job and add its tally to the broadcast once; returns the tally.
+
+    Each recipient is claimed with a conditional write before the send, so a
+    redelivered or duplicated job never sends twice; the tally counts only
+    the recipients this job claimed. When time runs short, the rest of the
+    recipients go back on the queue as a job of their own.
+    """
+    store = sending.store
     broadcast = store.get(job.broadcast_id)
     if broadcast is None:
         logger.warning("job for an unknown broadcast dropped", extra={"broadcast_id": job.broadcast_id})
         return Counter()
-    profiles = subscribers.get_many(job.subscriber_ids)
     tally: Counter[str] = Counter()
     incomplete = 0
-    for subscriber_id in dict.fromkeys(job.subscriber_ids):
+    recipients = list(dict.fromkeys(job.subscriber_ids))
+    for index, subscriber_id in enumerate(recipients):
+        if sending.out_of_time():
+            rest = recipients[index:]
+            sending.deliveries.send(
+                [
+                    DeliveryJob(
+                        broadcast_id=job.broadcast_id,
+                        job_id=job_id(job.broadcast_id, rest),
+                        subscriber_ids=rest,
+                    )
+                ]
+            )
+            logger.info("job split: the rest continues in a new job", extra={"remaining": len(rest)})
+            break
         claim = store.claim(job.broadcast_id, subscriber_id, job.job_id, now(), CLAIM_LEASE)
         if not claim.taken:
             if claim.job_id != job.job_id:
@@ -64,15 +93,21 @@ def deliver_job(
             else:
                 tally[claim.state or "failed"] += 1
             continue
-        outcome, reason = _deliver_one(broadcast, profiles.get(subscriber_id), messenger, pacer, sleep)
-        if outcome == "retry":
+        # Read just before sending: someone who sent STOP a moment ago gets nothing.
+        subscriber = sending.subscribers.get(subscriber_id)
+        outcome, reason = _deliver_one(broadcast, subscriber, sending)
+        if outcome in ("retry", "abort"):
             store.release(job.broadcast_id, subscriber_id)
+            if outcome == "abort":
+                raise JobIncomplete(f"job {job.job_id} stopped: {reason}")
             incomplete += 1
             continue
         store.settle(job.broadcast_id, subscriber_id, outcome, reason)
-        if reason == "unreachable" and subscriber_id in profiles:
-            primary = profiles[subscriber_id].primary
-            subscribers.set_reachable(subscriber_id, primary.channel, primary.address, False)
+        if reason == "unreachable" and subscriber is not None:
+            primary = subscriber.primary
+            sending.subscribers.set_reachable(
+                subscriber_id, primary.channel, primary.address, False, expected_version=subscriber.version
+            )
         tally[outcome] += 1
     if incomplete:
         raise JobIncomplete(f"{incomplete} recipients of job {job.job_id} are not settled yet")
@@ -81,39 +116,39 @@ def deliver_job(
 
 
 def _deliver_one(
-    broadcast: Broadcast,
-    subscriber: Subscriber | None,
-    messenger: MessengerChannel,
-    pacer: TokenBucket,
-    sleep: Callable[[float], None],
+    broadcast: Broadcast, subscriber: Subscriber | None, sending: Sending
 ) -> tuple[str, str | None]:
-    """("sent"|"failed"|"skipped"|"retry", reason) for one claimed recipient."""
+    """("sent"|"failed"|"skipped"|"retry"|"abort", reason) for one claimed recipient."""
     if broadcast.status is BroadcastStatus.CANCELLED:
         return "skipped", "cancelled"
-    # Eligibility is checked again at send time: someone who sent STOP after
-    # fan-out must not get this broadcast.
     if subscriber is None or not subscriber.receives_broadcasts:
         return "skipped", "not_active"
     if not reaches(broadcast.topics, subscriber.topics):
         return "skipped", "topics"
     waited = 0.0
     for attempt in range(TEMPORARY_RETRIES + 1):
-        pacer.acquire()
+        sending.pacer.acquire()
         try:
-            messenger.send_text(subscriber.primary.address, broadcast.text)
+            sending.messenger.send_text(subscriber.primary.address, broadcast.text)
             return "sent", None
         except RateLimited as limited:
-            pacer.pause(limited.retry_after)
+            sending.pacer.pause(limited.retry_after)
             waited += limited.retry_after
             if waited > MAX_RATE_LIMIT_WAIT:
                 return "retry", "rate_limited"
         except RecipientUnreachable:
             return "failed", "unreachable"
+        except DeliveryUncertain:
+            logger.warning("no answer from the provider; not resent, to never send twice")
+            return "failed", "uncertain"
+        except ProviderMisconfigured as error:
+            logger.error("provider refuses our credential or endpoint", extra={"error": str(error)})
+            return "abort", "misconfigured"
         except PermanentFailure as error:
             logger.error("broadcast rejected by the provider", extra={"error": str(error)})
             return "failed", "rejected"
         except TemporaryFailure:
             if attempt == TEMPORARY_RETRIES:
                 return "retry", "temporary"
-            sleep(min(8.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not crypto
+            sending.sleep(min(8.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.0))  # noqa: S311 - jitter
     return "retry", "rate_limited"

@@ -51,8 +51,8 @@ def delivery_queue() -> DeliveryQueue:
     return DeliveryQueue(settings().delivery_queue_url)
 
 
-@cache
 def telegram_bot() -> TelegramBot:
+    """Not cached here: ``secret`` caches the token for five minutes, so a rotated one is picked up."""
     return TelegramBot(settings().telegram_api_base, secret("telegram_bot_token"))
 
 
@@ -83,7 +83,6 @@ def reset() -> None:
         command_queue,
         fanout_queue,
         delivery_queue,
-        telegram_bot,
         address_hash_key,
         settings,
     ):
