@@ -72,6 +72,12 @@ NATURAL_OPT_OUTS = [
     "Do not contact me again.",
     "no more messages",
     "No more, please.",
+    "no more messages please",
+    "I don't want these messages anymore",
+    "I don't want any more messages",
+    "I do not want these messages any more.",
+    "I don't want to receive messages anymore",
+    "I no longer want these messages",
     "take me off your list",
     "remove me from this list",
     "I'd like to cancel my subscription",
@@ -109,6 +115,8 @@ HARMLESS = [
     "the bus stop was moved",
     "nonstop news, love it",
     "I don't want to unsubscribe",
+    "I don't want messages about football",
+    "I don't want to get messages at night",
     "Bitte nicht abmelden",
     "Hör nicht auf!",
     "🙂",
@@ -352,6 +360,115 @@ def test_data_arguments_that_mention_stopping_do_not_unsubscribe(message: str) -
     assert command.intent is not Intent.STOP
 
 
+# The commands whose argument is data, with their keywords from COMMANDS.md.
+DATA_KEYWORDS = [
+    (intent, word)
+    for intent in (
+        Intent.PAUSE,
+        Intent.TOPICS,
+        Intent.DIGEST,
+        Intent.QUIET,
+        Intent.TIMEZONE,
+        Intent.LANGUAGE,
+        Intent.LIMIT,
+        Intent.ALERT,
+        Intent.FILTER,
+    )
+    for word in SPEC_KEYWORDS[intent]
+]
+
+
+@pytest.mark.parametrize(
+    ("message", "keyword"),
+    [
+        ("Ruhe! Abmelden!", "abmelden"),
+        ("Ruhe bitte, ich will keine Nachrichten mehr", "keine nachrichten mehr"),
+        ("Pause. Actually no, unsubscribe me", "unsubscribe"),
+        ("Pause bitte abmelden", "abmelden"),
+        ("Themen: keine Nachrichten mehr", "keine nachrichten mehr"),
+        ("Sprache: bitte abmelden", "abmelden"),
+        ("QUIET 22:00-07:00, stop", "stop"),
+        ("PAUSE bis 24.12. Bitte abmelden", "abmelden"),
+        ("TOPICS +sport, please stop sending me messages", "stop sending"),
+        ("FILTER -werbung und kündigen", "kuendigen"),
+        ("TZ Europe/Berlin, remove me", "remove me"),
+        ("DIGEST daily 08:00. Eigentlich: Lasst mich in Ruhe", "lasst mich in ruhe"),
+        ("LIMIT 3/day, no more messages", "no more messages"),
+        ("ALERT energie kwh > 300, unsubscribe", "unsubscribe"),
+        ("ALERT status = stop, abmelden", "abmelden"),
+    ],
+)
+def test_an_opt_out_after_a_data_keyword_stops(message: str, keyword: str) -> None:
+    # Given a data command's keyword followed by a plain opt-out, not by its argument's syntax
+    # When it is parsed
+    command = parse_command(message)
+    # Then stopping wins, naming the opt-out that matched
+    assert (command.intent, command.keyword) == (Intent.STOP, keyword), message
+
+
+@pytest.mark.parametrize(
+    ("message", "intent", "argument"),
+    [
+        ("FILTER +stop", Intent.FILTER, "+stop"),
+        ("FILTER -stop", Intent.FILTER, "-stop"),
+        ("FILTER -werbung", Intent.FILTER, "-werbung"),
+        ("FILTER +stop -abmelden, -unsubscribe", Intent.FILTER, "+stop -abmelden, -unsubscribe"),
+        ("TOPICS -politik", Intent.TOPICS, "-politik"),
+        ("Themen: +sport, -kuendigen", Intent.TOPICS, "+sport, -kuendigen"),
+        ("ALERT energie kwh > 300", Intent.ALERT, "energie kwh > 300"),
+        ("ALERT status = stop", Intent.ALERT, "status = stop"),
+        ("ALERT status=stop", Intent.ALERT, "status=stop"),
+        ("ALERT status != unsubscribe", Intent.ALERT, "status != unsubscribe"),
+        ("PAUSE 2w", Intent.PAUSE, "2w"),
+        ("PAUSE bis 24.12.", Intent.PAUSE, "bis 24.12"),
+        ("QUIET 22:00-07:00", Intent.QUIET, "22:00-07:00"),
+        ("LANG de", Intent.LANGUAGE, "de"),
+        ("TZ Europe/Berlin", Intent.TIMEZONE, "europe/berlin"),
+        ("DIGEST daily 08:00", Intent.DIGEST, "daily 08:00"),
+        ("LIMIT 3/day", Intent.LIMIT, "3/day"),
+        ("don't stop", Intent.UNKNOWN, "don't stop"),
+        ("bitte nicht abmelden", Intent.UNKNOWN, "bitte nicht abmelden"),
+        ("PAUSE 2w, but don't unsubscribe me", Intent.PAUSE, "2w, but don't unsubscribe me"),
+        ("Ruhe 22:00-07:00, bitte nicht abmelden", Intent.QUIET, "22:00-07:00, bitte nicht abmelden"),
+    ],
+)
+def test_data_arguments_and_negations_are_not_opt_outs(message: str, intent: Intent, argument: str) -> None:
+    # Given a data command written in its argument's own syntax, or a negated opt-out
+    # When it is parsed
+    command = parse_command(message)
+    # Then it is what it says, with its argument intact
+    assert (command.intent, command.argument) == (intent, argument), message
+
+
+@pytest.mark.parametrize("word", [*STOP_KEYWORDS, "unsubscribe", "abmelden", "kündigen", "abbestellen"])
+@pytest.mark.parametrize(("intent", "keyword"), [(Intent.FILTER, "FILTER"), (Intent.TOPICS, "THEMEN")])
+@pytest.mark.parametrize("sign", ["+", "-"])
+def test_a_signed_stop_word_is_a_filter_or_topic(intent: Intent, keyword: str, sign: str, word: str) -> None:
+    # Given a filter or topic term that is a stop word with its + or - sign
+    message = f"{keyword} {sign}{word.replace(' ', '')}"
+    # When it is parsed
+    command = parse_command(message)
+    # Then it stays the data command it is
+    assert command.intent is intent, message
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "TZ abmelden/unsubscribe",  # not an IANA zone: plain words
+        "Ruhe -> abmelden",  # an arrow is not a comparison outside ALERT
+        "FILTER - stop",  # a lone dash signs nothing
+        "PAUSE /stop",  # a Telegram command, not a zone
+    ],
+)
+def test_only_real_argument_syntax_is_hidden(message: str) -> None:
+    # Given a data command whose rest only looks like argument syntax
+    # When it is parsed
+    command = parse_command(message)
+    # Then the opt-out in it counts
+    assert command.intent is Intent.STOP, message
+
+
 @pytest.mark.parametrize("message", HARMLESS)
 def test_harmless_messages_are_unknown(message: str) -> None:
     # Given a message that is no command and no opt-out
@@ -372,7 +489,19 @@ def test_a_lone_question_mark_asks_for_help(message: str) -> None:
 
 @pytest.mark.parametrize(
     "message",
-    ["\x00\x01\x7f", "\u202estop\u202c", "🛑" * 3000, "‏ابدأ‏", "\ud800", "a" * 1_000_000, "stop " * 200_000],
+    [
+        "\x00\x01\x7f",
+        "\u202estop\u202c",
+        "🛑" * 3000,
+        "‏ابدأ‏",
+        "\ud800",
+        "a" * 1_000_000,
+        "stop " * 200_000,
+        "ALERT " + "= " * 200_000,
+        "FILTER " + "+stop " * 200_000,
+        "PAUSE " + "24.12. " * 200_000,
+        "TZ " + "europe/" * 200_000,
+    ],
 )
 def test_odd_and_huge_input_is_parsed_quickly(message: str) -> None:
     # Given control characters, bidi marks, emoji, a lone surrogate or a megabyte of text
@@ -469,3 +598,27 @@ def test_keyword_and_argument_round_trip(
     # Then the same intent and argument come back
     assert command.intent is intent
     assert command.argument == argument
+
+
+# Harmless data arguments: realistic ones and digit-carrying words, but never an opt-out.
+HARMLESS_ARGUMENTS = st.lists(
+    st.one_of(ARGUMENT_WORDS, st.sampled_from(["sport", "tech", "bayern", "berlin", "weekly", "all"])),
+    max_size=4,
+).map(" ".join)
+
+
+@given(
+    entry=st.sampled_from(DATA_KEYWORDS),
+    casing=st.sampled_from(CASINGS),
+    argument=HARMLESS_ARGUMENTS,
+    opt_out=st.sampled_from(NATURAL_OPT_OUTS),
+)
+def test_an_opt_out_after_any_data_command_stops(
+    entry: tuple[Intent, str], casing: Callable[[str], str], argument: str, opt_out: str
+) -> None:
+    # Given "<data keyword> <harmless argument>, <opt-out>" for any data command and opt-out
+    message = f"{casing(entry[1])} {argument}, {opt_out}"
+    # When it is parsed
+    command = parse_command(message)
+    # Then it is a stop
+    assert command.intent is Intent.STOP, message

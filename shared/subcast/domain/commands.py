@@ -4,12 +4,45 @@ Pure parsing, no I/O. The tables below are data, so later work (PAUSE
 durations, QUIET windows, ...) extends them without touching the matching.
 Stopping must always work: whenever a message plausibly asks to stop
 receiving messages, it parses to STOP.
+
+How a message becomes STOP:
+
+1. A stop keyword (``SYNONYMS[Intent.STOP]``) as the first word always wins.
+2. Otherwise the whole message is searched for an opt-out: a word of
+   ``OPT_OUT_WORDS`` (``abmelden``, ``unsubscribe``, ...), an ``OPT_OUT_PHRASES``
+   sequence (``keine Nachrichten mehr``, ``I don't want these messages anymore``),
+   a stop keyword alone in a clause (``Ruhe, stop``) or ``stop`` ending a short
+   clause (``please stop``), each unless a negation stands right before it
+   (``don't stop``, ``bitte nicht abmelden``). This holds after *any* first word,
+   a data command's included: ``Ruhe! Abmelden!`` and ``Pause bitte abmelden``
+   are STOP.
+3. Data commands (``ARGUMENT_SYNTAX``: PAUSE, TOPICS, DIGEST, QUIET, TZ, LANG,
+   LIMIT, ALERT, FILTER) are searched the same way, but the tokens written in
+   their argument's own syntax are hidden first, because they are data:
+
+   - signed terms ``+word`` / ``-word`` (TOPICS, FILTER): ``FILTER -stop``;
+   - tokens that start with a digit: durations, dates, clock times, numbers, caps
+     (PAUSE, DIGEST, QUIET, LIMIT, ALERT): ``2w``, ``24.12.``, ``22:00-07:00``, ``3/day``;
+   - IANA zone names ``Area/Location`` (TZ): ``Europe/Berlin``;
+   - comparisons (ALERT): a token holding ``<``, ``>`` or ``=``, and the value right
+     after one that ends in an operator: ``ALERT status = stop``.
+
+   A hidden token stays a placeholder word that matches nothing (it neither
+   joins the words around it into a phrase nor ends a clause, except for
+   punctuation typed after it). Plain words are never hidden: a bare ``stop``,
+   ``abmelden`` or ``keine Nachrichten mehr`` in a data command's message counts.
+4. ``/start <payload>`` with a valid deep-link payload is a subscription, whatever
+   the publisher-made code spells.
+
+Everything is matched on words and sets, never regular expressions: the work is
+linear in the (bounded) message length.
 """
 
 from __future__ import annotations
 
 import string
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -81,12 +114,37 @@ SYNONYMS: dict[Intent, tuple[str, ...]] = {
 #: The second word of DELETE that confirms erasure, whatever the language.
 DELETE_CONFIRMATIONS = frozenset({"confirm", "bestaetigen", "bestatigen"})
 
-#: Intents whose argument is data (a topic, a filter word, a time): a deliberate command
-#: whose argument happens to say "stop" (FILTER +stop) must not unsubscribe anyone.
-DATA_INTENTS = frozenset({
-    Intent.PAUSE, Intent.TOPICS, Intent.DIGEST, Intent.QUIET, Intent.TIMEZONE,
-    Intent.LANGUAGE, Intent.LIMIT, Intent.ALERT, Intent.FILTER,
-})  # fmt: skip
+
+class Syntax(StrEnum):
+    """A kind of argument token that is data, never an opt-out (see the module docstring)."""
+
+    SIGNED = "signed"  # +sport, -politik, -stop
+    NUMBER = "number"  # 3d, 2w, 24.12., 2026-12-24, 22:00-07:00, 08:00, 300, 3/day
+    ZONE = "zone"  # europe/berlin, america/new_york, etc/gmt+1
+    COMPARISON = "comparison"  # kwh>300, >=, status=stop; and "stop" in "status = stop" (a value)
+
+
+#: Commands whose argument is data, and the syntax their argument is written in (COMMANDS.md).
+#: Only tokens of these kinds are hidden from opt-out detection: a deliberate command whose
+#: argument happens to say "stop" (FILTER +stop) must not unsubscribe anyone, while plain
+#: words after the keyword ("Ruhe! Abmelden!") are read like any other message.
+ARGUMENT_SYNTAX: dict[Intent, frozenset[Syntax]] = {
+    Intent.PAUSE: frozenset({Syntax.NUMBER}),
+    Intent.TOPICS: frozenset({Syntax.SIGNED}),
+    Intent.DIGEST: frozenset({Syntax.NUMBER}),
+    Intent.QUIET: frozenset({Syntax.NUMBER}),
+    Intent.TIMEZONE: frozenset({Syntax.ZONE}),
+    Intent.LANGUAGE: frozenset(),  # en | de: nothing to hide
+    Intent.LIMIT: frozenset({Syntax.NUMBER}),
+    Intent.ALERT: frozenset({Syntax.NUMBER, Syntax.COMPARISON}),
+    Intent.FILTER: frozenset({Syntax.SIGNED}),
+}
+DATA_INTENTS = frozenset(ARGUMENT_SYNTAX)
+#: The first part of IANA zone names ("Europe" in Europe/Berlin), casefolded.
+ZONE_AREAS = _words(
+    "africa america antarctica arctic asia atlantic australia europe indian pacific etc "
+    "us canada brazil chile mexico"
+)
 
 # Natural-language opt-outs are matched on words, not regular expressions, so the work is
 # linear in the message length whatever it contains. Words in OPT_OUT_FILLERS are dropped
@@ -118,6 +176,10 @@ OPT_OUT_PHRASES: tuple[tuple[frozenset[str], ...], ...] = tuple(
         f"no|more longer|{_NOUNS} $",
         "dont not never|message text contact send write email spam bother msg|me us",
         "want wanna like need wish|to|stop quit cancel leave end opt",
+        f"dont not|want need|{_NOUNS}|anymore more again longer $",
+        f"dont not|want need|more|{_NOUNS}",
+        f"dont not|want need wish|to|receive get|{_NOUNS}|anymore more again longer $",
+        f"no|longer|want need|{_NOUNS}",
         "wanna|stop quit cancel leave end",
         "want wanna|out",
         "cancel end stop terminate quit|subscription subscriptions membership abo abonnement newsletter",
@@ -151,6 +213,11 @@ _BOT_NAME_CHARS = frozenset(string.ascii_lowercase + string.digits + "_")
 _UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ß": "ss"})
 _APOSTROPHES = str.maketrans(dict.fromkeys("'`\u2019\u2018\u02bc\u00b4"))
 _CLAUSE_BREAKS = frozenset(".,;:!?")
+_CLAUSE_BREAK_CHARS = "".join(sorted(_CLAUSE_BREAKS))
+_COMPARISON_CHARS = frozenset("<>=")
+#: Stands in for a hidden argument token: normalised text has no control characters, so no
+#: message word and no table entry can equal it.
+_HIDDEN = "\x00"
 _HELP_MARKS = frozenset("?¿!/")
 
 _KEYWORDS: dict[str, Intent] = {word: intent for intent, words in SYNONYMS.items() for word in words}
@@ -172,6 +239,15 @@ class Command:
     keyword: str = ""  # the keyword or opt-out phrase that matched, normalised
 
 
+def fold(text: str) -> str:
+    """Letters as the command language compares them, for any length of text (no trimming).
+
+    NFKC, casefolded, umlauts spelled out, accents dropped from Latin letters: so a
+    ``FILTER +München`` word (stored as ``muenchen``) is found in a snippet saying München.
+    """
+    return _drop_latin_accents(unicodedata.normalize("NFKC", text).casefold().translate(_UMLAUTS))
+
+
 def normalise(text: str) -> str:
     """``text`` as the command language compares it.
 
@@ -180,8 +256,7 @@ def normalise(text: str) -> str:
     surrounding punctuation/symbols/emoji stripped, and a Telegram ``/cmd@BotName`` first word
     reduced to ``cmd``. Only the first ``MAX_INPUT_CHARS`` characters are considered.
     """
-    folded = unicodedata.normalize("NFKC", text[:MAX_INPUT_CHARS]).casefold().translate(_UMLAUTS)
-    cleaned = "".join(_visible(ch) for ch in _drop_latin_accents(folded))
+    cleaned = "".join(_visible(ch) for ch in fold(text[:MAX_INPUT_CHARS]))
     words = _strip_junk(" ".join(cleaned.split())).split(" ")
     words[0] = _without_bot_name(words[0])
     return " ".join(words)
@@ -190,9 +265,10 @@ def normalise(text: str) -> str:
 def parse_command(text: str) -> Command:
     """The command in one subscriber message; never raises, unknown text is ``Intent.UNKNOWN``.
 
-    A stop keyword as the first word always wins. Otherwise an opt-out phrase anywhere ("please
-    stop sending me messages", "bitte keine Nachrichten mehr") is STOP too, unless the message
-    starts with a command whose argument is data (``FILTER +stop``).
+    A stop keyword as the first word always wins. Otherwise an opt-out anywhere ("please stop
+    sending me messages", "bitte keine Nachrichten mehr", "Ruhe! Abmelden!") is STOP too; in a
+    data command the tokens written in its argument's syntax (``FILTER +stop``, ``ALERT status =
+    stop``) are hidden first. See the module docstring for the full rule.
     """
     text = text[:MAX_INPUT_CHARS]
     marks = "".join(unicodedata.normalize("NFKC", text).split())
@@ -205,8 +281,9 @@ def parse_command(text: str) -> Command:
     if intent is Intent.STOP:
         return Command(Intent.STOP, argument, keyword=keyword)
     payload = _payload(_original_rest(text)) if keyword == "start" else None
-    if intent not in DATA_INTENTS and payload is None:
-        phrase = _opt_out_phrase(normalised)
+    if payload is None:
+        syntax = ARGUMENT_SYNTAX.get(intent, frozenset()) if intent is not None else frozenset()
+        phrase = _opt_out_phrase(_clauses([*words[:used], *_hide_argument_syntax(words[used:], syntax)]))
         if phrase is not None:
             return Command(Intent.STOP, normalised, keyword=phrase)
     if intent is None:
@@ -279,18 +356,54 @@ def _payload(rest: str) -> str | None:
     return rest if valid else None
 
 
-def _clauses(normalised: str) -> list[list[str]]:
+def _is_syntax(core: str, syntax: frozenset[Syntax]) -> bool:
+    # ``core``: one whitespace-separated token without the clause punctuation typed after it.
+    if Syntax.SIGNED in syntax and core[:1] in ("+", "-") and core[1:2].isalnum():
+        return True
+    if Syntax.NUMBER in syntax and core[:1].isdigit():
+        return True
+    if Syntax.ZONE in syntax:
+        area, slash, location = core.partition("/")
+        if slash and location and area in ZONE_AREAS:
+            return True
+    return Syntax.COMPARISON in syntax and not _COMPARISON_CHARS.isdisjoint(core)
+
+
+def _hide_argument_syntax(tokens: list[str], syntax: frozenset[Syntax]) -> list[str]:
+    """``tokens`` with those in ``syntax`` replaced by ``_HIDDEN``; one pass, clause breaks kept."""
+    if not syntax:
+        return tokens
+    shown: list[str] = []
+    value_next = False  # the previous token ended in a comparison operator: this one is its value
+    for token in tokens:
+        core = token.rstrip(_CLAUSE_BREAK_CHARS)
+        if value_next or _is_syntax(core, syntax):
+            shown.append(_HIDDEN)
+            if core != token:
+                shown.append(token[len(core) :])
+        else:
+            shown.append(token)
+        value_next = Syntax.COMPARISON in syntax and core == token and core[-1:] in _COMPARISON_CHARS
+    return shown
+
+
+def _clauses(tokens: Iterable[str]) -> list[list[str]]:
+    """The words of ``tokens`` split into clauses at ``.,;:!?``, fillers dropped, ``_HIDDEN`` kept."""
     clauses: list[list[str]] = [[]]
-    word: list[str] = []
-    for ch in normalised.translate(_APOSTROPHES) + ".":
-        if ch.isalnum():
-            word.append(ch)
+    for token in tokens:
+        if token == _HIDDEN:
+            clauses[-1].append(_HIDDEN)
             continue
-        if word:
-            clauses[-1].append("".join(word))
-            word = []
-        if ch in _CLAUSE_BREAKS and clauses[-1]:
-            clauses.append([])
+        word: list[str] = []
+        for ch in token.translate(_APOSTROPHES) + " ":
+            if ch.isalnum():
+                word.append(ch)
+                continue
+            if word:
+                clauses[-1].append("".join(word))
+                word = []
+            if ch in _CLAUSE_BREAKS and clauses[-1]:
+                clauses.append([])
     return [[w for w in clause if w not in OPT_OUT_FILLERS] for clause in clauses if clause]
 
 
@@ -303,8 +416,8 @@ def _negated(words: list[str], at: int) -> bool:
     return False
 
 
-def _opt_out_phrase(normalised: str) -> str | None:
-    for clause in _clauses(normalised):
+def _opt_out_phrase(clauses: list[list[str]]) -> str | None:
+    for clause in clauses:
         if not clause:
             continue
         if len(clause) == 1 and clause[0] in _STOP_KEYWORDS:
