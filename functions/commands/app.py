@@ -12,7 +12,13 @@ from subcast.adapters.aws import client
 from subcast.adapters.queues import inbound_from_json
 from subcast.config import settings
 from subcast.services.commands import RepliesPending, handle_inbound
-from subcast.services.dependencies import brand, hash_address, subscriber_store, telegram_bot
+from subcast.services.dependencies import (
+    brand,
+    hash_address,
+    publishing_store,
+    subscriber_store,
+    telegram_bot,
+)
 
 logger = Logger()
 metrics = Metrics()
@@ -34,6 +40,7 @@ def record_handler(record: SQSRecord) -> None:
             messenger=telegram_bot(),
             brand=brand(),
             address_hash=hash_address(inbound.channel.value, inbound.address),
+            topics=lambda: {topic.slug: topic.name for topic in publishing_store().topics()},
         )
     except RepliesPending:
         attempt = int(record.attributes.approximate_receive_count or 1)

@@ -1,4 +1,4 @@
-"""Every minute (EventBridge schedule): queue broadcasts whose send_at has come for fan-out."""
+"""Every minute (EventBridge schedule): queue due broadcasts for fan-out; end pauses that are over."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from subcast.services.dependencies import broadcast_store, fanout_queue
-from subcast.services.dispatch import dispatch_due
+from subcast.services.dependencies import broadcast_store, fanout_queue, subscriber_store
+from subcast.services.dispatch import dispatch_due, end_pauses
 
 logger = Logger()
 metrics = Metrics()
@@ -18,5 +18,7 @@ metrics = Metrics()
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     due = dispatch_due(store=broadcast_store(), fanout=fanout_queue())
+    resumed = end_pauses(store=subscriber_store())
     metrics.add_metric(name="BroadcastsDispatched", unit=MetricUnit.Count, value=len(due))
-    return {"dispatched": len(due)}
+    metrics.add_metric(name="PausesEnded", unit=MetricUnit.Count, value=resumed)
+    return {"dispatched": len(due), "resumed": resumed}

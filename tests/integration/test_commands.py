@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -10,12 +10,15 @@ import pytest
 from infra.fakes.updates import body, member_update, message_update
 from infra.local.events import api_gateway_event
 from infra.template import ApiRoute
+from subcast import clock
 from subcast.adapters.channels import TemporaryFailure
 from subcast.adapters.queues import inbound_to_json
 from subcast.adapters.telegram import TelegramBot
+from subcast.domain.broadcast import TopicRequest
 from subcast.domain.conversation import Inbound, InboundKind
 from subcast.domain.subscriber import Channel
 from subcast.services import dependencies
+from subcast.services.broadcasts import create_topic
 from tests.integration.conftest import WEBHOOK_SECRET, invoke
 
 WEBHOOK = ApiRoute("WebhooksFunction", "/webhooks/telegram", "POST")
@@ -240,3 +243,53 @@ def test_no_chat_id_or_message_text_in_logs(stack, capsys):
     logged = capsys.readouterr()
     for secret in (str(CHAT), "+491701234567", "my number"):
         assert secret not in logged.out and secret not in logged.err
+
+
+def test_a_pause_ends_by_itself_when_the_dispatcher_ticks_after_it(stack):
+    # Given an active subscriber who pauses for three days
+    say(stack, 1, "/start")
+    say(stack, 2, "YES")
+    [reply] = say(stack, 3, "PAUSE 3d")
+    paused = profile()[0]
+    assert paused.state == "paused" and "RESUME" in reply
+    assert not dependencies.subscriber_store().pauses_ending(clock.now())
+
+    # When the dispatcher ticks before the end, nothing changes
+    assert invoke("DispatcherFunction", {})["resumed"] == 0
+
+    # When it ticks after the end
+    clock.move_to(paused.paused_until + timedelta(minutes=1))
+    assert invoke("DispatcherFunction", {})["resumed"] == 1
+
+    # Then they are active again, back in the audience, and no message was sent about it
+    back = profile()[0]
+    assert back.state == "active" and back.receives_broadcasts and back.paused_until is None
+    assert len(stack.bot.sent(CHAT)) == 3
+    assert invoke("DispatcherFunction", {})["resumed"] == 0
+
+
+def test_resume_before_the_end_leaves_nothing_for_the_dispatcher(stack):
+    say(stack, 1, "/start")
+    say(stack, 2, "YES")
+    say(stack, 3, "PAUSE 2w")
+    [reply] = say(stack, 4, "RESUME")
+    assert "Welcome back" in reply and profile()[0].state == "active"
+    clock.move_to(clock.now() + timedelta(days=15))
+    assert invoke("DispatcherFunction", {})["resumed"] == 0
+
+
+def test_topics_chosen_by_message_show_in_status(stack):
+    # Given a publisher with two topics and a subscriber
+    for slug, name in (("sport", "Sport"), ("tech", "Technology")):
+        create_topic(dependencies.publishing_store(), TopicRequest(slug=slug, name=name))
+    say(stack, 1, "/start")
+    say(stack, 2, "YES")
+
+    # When they choose one topic
+    [done] = say(stack, 3, "TOPICS tech")
+
+    # Then it is stored and shown with its name
+    assert profile()[0].topics == ("tech",)
+    assert "Technology" in done
+    [status] = say(stack, 4, "STATUS")
+    assert "Topics: Technology" in status and "Timezone: UTC" in status

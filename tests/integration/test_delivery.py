@@ -311,11 +311,11 @@ def test_a_scheduled_broadcast_waits_for_its_time_and_the_dispatcher_starts_it(s
     assert stack.depth("FanoutQueue") == 0
 
     # When the scheduler ticks today
-    assert invoke("DispatcherFunction", {"source": "aws.events"}) == {"dispatched": 0}
+    assert invoke("DispatcherFunction", {"source": "aws.events"}) == {"dispatched": 0, "resumed": 0}
 
     # Then nothing happens; and when it ticks after send_at, the broadcast goes out
     clock.move_to(tomorrow + timedelta(seconds=1))
-    assert invoke("DispatcherFunction", {"source": "aws.events"}) == {"dispatched": 1}
+    assert invoke("DispatcherFunction", {"source": "aws.events"}) == {"dispatched": 1, "resumed": 0}
     deliver_everything(stack)
     assert set(received(stack)) == {person.primary.address}
     assert get_broadcast(dependencies.broadcast_store(), broadcast_id).status == "sent"

@@ -23,6 +23,9 @@ def inbound(
     return Inbound(kind, Channel.TELEGRAM, "42", message_id, T0, text, language)
 
 
+TOPICS = {"sport": "Sport", "tech": "Technology", "politik": "Politik"}
+
+
 def step(text: str, subscriber=None, consent=None, message_id="1", language="en", kind=InboundKind.MESSAGE):
     event = inbound(text, message_id, kind, language)
     command = parse_command(text) if kind is InboundKind.MESSAGE else Command(Intent.UNKNOWN)
@@ -35,6 +38,7 @@ def step(text: str, subscriber=None, consent=None, message_id="1", language="en"
         brand=BRAND,
         address_hash="hash-of-42",
         new_id=lambda: f"id{next(ids)}",
+        known_topics=TOPICS,
     )
 
 
@@ -141,7 +145,7 @@ def test_a_deep_link_topic_is_taken_and_recorded_as_the_source():
     assert outcome.consent.source == "deep_link:t-sport_r-abc123"
 
 
-@pytest.mark.parametrize("text", ["PAUSE 2w", "TOPICS sport", "EXPORT"])
+@pytest.mark.parametrize("text", ["QUIET 22:00-07:00", "DIGEST daily", "EXPORT"])
 def test_commands_of_later_releases_say_so_honestly(text):
     subscriber, consent = subscribe()
     outcome = step(text, subscriber, consent, message_id="3")
@@ -151,3 +155,69 @@ def test_commands_of_later_releases_say_so_honestly(text):
 
 def test_every_message_exists_in_both_languages():
     assert set(catalogue(Language.EN)) == set(catalogue(Language.DE))
+
+
+def test_pause_takes_them_out_of_broadcasts_until_a_local_date():
+    # Given a German subscriber in Vienna
+    subscriber, consent = subscribe()
+    subscriber = step("TZ Wien", subscriber, consent, message_id="3").subscriber
+    subscriber = step("SPRACHE de", subscriber, consent, message_id="4").subscriber
+
+    # When they pause until Christmas Eve
+    outcome = step("PAUSE bis 24.12.", subscriber, consent, message_id="5")
+
+    # Then they are paused until local midnight there, told so in German, and receive nothing meanwhile
+    paused = outcome.subscriber
+    assert paused.state is SubscriberState.PAUSED and not paused.receives_broadcasts
+    assert paused.paused_until == datetime(2026, 12, 23, 23, tzinfo=UTC)
+    assert "24.12.2026, 00:00 Uhr" in outcome.replies[0]
+    [status] = step("STATUS", paused, consent, message_id="6").replies
+    assert "pausiert bis 24.12.2026, 00:00 Uhr" in status and "Zeitzone: Europe/Vienna" in status
+
+
+def test_resume_ends_a_pause_at_once_and_only_a_pause():
+    subscriber, consent = subscribe()
+    paused = step("PAUSE 2w", subscriber, consent, message_id="3").subscriber
+    resumed = step("RESUME", paused, consent, message_id="4")
+    assert resumed.subscriber.state is SubscriberState.ACTIVE and resumed.subscriber.paused_until is None
+    again = step("weiter", resumed.subscriber, consent, message_id="5")
+    assert again.subscriber is None and "isn't paused" in again.replies[0]
+
+
+def test_a_malformed_pause_explains_the_form_and_changes_nothing():
+    subscriber, consent = subscribe()
+    outcome = step("PAUSE soon-ish", subscriber, consent, message_id="3")
+    assert outcome.subscriber is None
+    assert "PAUSE 3d" in outcome.replies[0]
+
+
+def test_pause_needs_an_active_subscription():
+    started = step("/start")
+    outcome = step("PAUSE", started.subscriber, started.consent, message_id="2")
+    assert outcome.subscriber is None and "active" in outcome.replies[0]
+
+
+def test_topics_list_mark_and_change():
+    subscriber, consent = subscribe()
+    # When they ask for the list: everything is marked (no choice made yet)
+    [listing] = step("TOPICS", subscriber, consent, message_id="3").replies
+    assert "(3 chosen)" in listing and "✅ sport: Sport" in listing
+    # When they choose two, then remove one
+    chosen = step("TOPICS sport, tech", subscriber, consent, message_id="4").subscriber
+    assert chosen.topics == ("sport", "tech")
+    fewer = step("THEMEN -tech", chosen, consent, message_id="5").subscriber
+    assert fewer.topics == ("sport",)
+    # And a typo changes nothing and names the unknown topic
+    typo = step("TOPICS +sprot", fewer, consent, message_id="6")
+    assert typo.subscriber is None and "sprot" in typo.replies[0]
+
+
+def test_language_switch_answers_in_the_new_language():
+    subscriber, consent = subscribe()
+    outcome = step("LANG de", subscriber, consent, message_id="3")
+    assert outcome.subscriber.language is Language.DE and "Deutsch" in outcome.replies[0]
+
+
+def test_settings_of_someone_not_subscribed_change_nothing():
+    outcome = step("TZ Europe/Berlin")
+    assert outcome.subscriber is None and "START" in outcome.replies[0]

@@ -13,16 +13,17 @@ Item layout (single table, ``pk``/``sk``):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from subcast.adapters.aws import cancellation_reasons, client, from_item, is_conditional_failure, to_item
 from subcast.domain.conversation import Inbound, Outcome
-from subcast.domain.subscriber import Channel, ConsentRecord, Subscriber, audience_shard
+from subcast.domain.subscriber import Channel, ConsentRecord, Subscriber, SubscriberState, audience_shard
 
 INBOUND_MARKER_TTL = timedelta(days=8)
+DUE_RESUME = "resume"
 
 
 class StaleSubscriber(Exception):
@@ -65,6 +66,10 @@ def profile_item(subscriber: Subscriber) -> dict[str, Any]:
     extra: dict[str, Any] = {"pk": f"SUB#{subscriber.subscriber_id}", "sk": "PROFILE"}
     if subscriber.receives_broadcasts:
         extra["audience_shard"] = audience_shard(subscriber.subscriber_id)
+    if subscriber.state is SubscriberState.PAUSED and subscriber.paused_until is not None:
+        # Sparse index ``due``: the dispatcher ends the pause when this moment comes.
+        extra["due_kind"] = DUE_RESUME
+        extra["due_at"] = subscriber.paused_until.astimezone(UTC).isoformat()
     return to_item({**values, **extra})
 
 
@@ -112,6 +117,32 @@ class SubscriberStore:
         )
         records = [ConsentRecord.model_validate(from_item(item)) for item in items]
         return sorted(records, key=lambda record: record.requested_at)
+
+    def pauses_ending(self, now: datetime, limit: int = 100) -> list[str]:
+        """Ids of paused subscribers whose pause has ended."""
+        response = self.dynamodb.query(
+            TableName=self.table,
+            IndexName="due",
+            KeyConditionExpression="due_kind = :kind AND due_at <= :now",
+            ExpressionAttributeValues=to_item({":kind": DUE_RESUME, ":now": now.astimezone(UTC).isoformat()}),
+            Limit=limit,
+        )
+        return [from_item(item)["pk"].removeprefix("SUB#") for item in response.get("Items", [])]
+
+    def replace(self, previous: Subscriber, changed: Subscriber) -> bool:
+        """Write ``changed`` if the stored subscriber is still ``previous`` (same version); False if not."""
+        try:
+            self.dynamodb.put_item(
+                TableName=self.table,
+                Item=profile_item(changed.model_copy(update={"version": previous.version + 1})),
+                ConditionExpression="version = :version",
+                ExpressionAttributeValues=to_item({":version": previous.version}),
+            )
+        except ClientError as error:
+            if not is_conditional_failure(error):
+                raise
+            return False
+        return True
 
     def get(self, subscriber_id: str) -> Subscriber | None:
         """The current profile (strongly consistent)."""
@@ -255,20 +286,8 @@ class SubscriberStore:
             if expected_version is not None and subscriber.version != expected_version:
                 return
             changed = subscriber.with_reachability(channel, address, reachable)
-            if changed == subscriber:
+            if changed == subscriber or self.replace(subscriber, changed):
                 return
-            changed = changed.model_copy(update={"version": subscriber.version + 1})
-            try:
-                self.dynamodb.put_item(
-                    TableName=self.table,
-                    Item=profile_item(changed),
-                    ConditionExpression="version = :version",
-                    ExpressionAttributeValues=to_item({":version": subscriber.version}),
-                )
-                return
-            except ClientError as error:
-                if not is_conditional_failure(error):
-                    raise
         raise StaleSubscriber(subscriber_id)
 
     def _query_all(self, **kwargs: Any) -> list[dict[str, Any]]:

@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from subcast.domain.commands import Command, Intent
 from subcast.domain.messages import Language, language_from_client, render
+from subcast.domain.settings import SETTINGS_INTENTS, change_setting, local_moment, topics_text
 from subcast.domain.subscriber import (
     Channel,
     ChannelAddress,
@@ -70,6 +71,7 @@ def decide(
     brand: Brand,
     address_hash: str,
     new_id: Callable[[], str],
+    known_topics: dict[str, str] | None = None,
 ) -> Outcome:
     """The effect of one inbound event on one (possibly unknown) person at the moment ``now``."""
     if inbound.kind is not InboundKind.MESSAGE:
@@ -146,7 +148,17 @@ def decide(
     if intent is Intent.STATUS:
         if subscriber is None or state is SubscriberState.ERASED:
             return Outcome(replies=(say("status.not_subscribed"),))
-        return Outcome(subscriber=reached_again, replies=(status_text(subscriber, brand),))
+        return Outcome(
+            subscriber=reached_again, replies=(status_text(subscriber, brand, known_topics or {}),)
+        )
+
+    if intent in SETTINGS_INTENTS:
+        if subscriber is None or state in (SubscriberState.CANCELLED, SubscriberState.ERASED):
+            return Outcome(subscriber=reached_again, replies=(say("settings.not_subscribed"),))
+        changed, reply = change_setting(
+            command, subscriber, now=now, brand_name=brand.name, known_topics=known_topics or {}
+        )
+        return Outcome(subscriber=changed or reached_again, replies=(reply,))
 
     if intent is Intent.HELP:
         return Outcome(subscriber=reached_again, replies=(say("help.body"),))
@@ -155,19 +167,24 @@ def decide(
     return Outcome(subscriber=reached_again, replies=(say("command.not_yet"),))
 
 
-def status_text(subscriber: Subscriber, brand: Brand) -> str:
+def status_text(subscriber: Subscriber, brand: Brand, known_topics: dict[str, str]) -> str:
     """Every setting of a subscriber in one readable message."""
     language = subscriber.language
-    since = subscriber.state_since.date().isoformat()
-    state = render(f"state.{subscriber.state.value}", language, since=since)
-    topics = ", ".join(subscriber.topics) if subscriber.topics else render("topics.all", language)
+    since = subscriber.state_since.astimezone(subscriber.zone).date().isoformat()
+    if subscriber.state is SubscriberState.PAUSED and subscriber.paused_until is not None:
+        state = render(
+            "status.paused_until", language, until=local_moment(subscriber, subscriber.paused_until)
+        )
+    else:
+        state = render(f"state.{subscriber.state.value}", language, since=since)
     return render(
         "status.body",
         language,
         brand=brand.name,
         state=state,
-        topics=topics,
+        topics=topics_text(subscriber, known_topics),
         language=render("language.name", language),
+        timezone=subscriber.zone.key,
     )
 
 

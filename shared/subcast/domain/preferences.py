@@ -258,9 +258,10 @@ def parse_alert(argument: str) -> Alert:
         raise ArgumentError("alert.invalid")
     topic, field, operator, raw = match.groups()
     try:
-        value: float | str = float(raw.replace(",", "."))
-        if not math.isfinite(value):
+        number = float(raw.replace(",", "."))
+        if not math.isfinite(number):
             raise ValueError(raw)
+        value: float | str = number
     except ValueError:
         if operator not in ("=", "!="):
             raise ArgumentError("alert.invalid") from None

@@ -5,10 +5,14 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 
 from subcast.domain.messages import Language
+
+#: Until a subscriber names a timezone (TZ), it is guessed from their language.
+DEFAULT_ZONES = {Language.DE: "Europe/Berlin"}
 
 #: Active subscribers are spread over this many audience shards so fan-out can
 #: page them in parallel. Changing it re-shards every subscriber: treat as fixed.
@@ -50,6 +54,8 @@ class Subscriber(BaseModel):
     addresses: tuple[ChannelAddress, ...]  # the first is where broadcasts go
     language: Language
     topics: tuple[str, ...] | None = None  # None: every topic (until they choose)
+    timezone: str | None = None  # IANA name; None: guessed from the language (see ``zone``)
+    paused_until: datetime | None = None  # while paused: when the pause ends by itself
     created_at: datetime
     state_since: datetime
     consent_id: str | None = None  # the consent record of the current subscription
@@ -58,6 +64,11 @@ class Subscriber(BaseModel):
     @property
     def primary(self) -> ChannelAddress:
         return self.addresses[0]
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The subscriber's timezone: their choice, else a guess from their language."""
+        return ZoneInfo(self.timezone or DEFAULT_ZONES.get(self.language, "UTC"))
 
     @property
     def receives_broadcasts(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
 
@@ -38,6 +39,7 @@ def handle_inbound(
     messenger: MessengerChannel,
     brand: Brand,
     address_hash: str,
+    topics: Callable[[], dict[str, str]] = dict,
 ) -> None:
     """Apply ``inbound`` exactly once and make sure its replies go out.
 
@@ -47,6 +49,8 @@ def handle_inbound(
     only sends replies that a crash left unsent.
     """
     command = parse_command(inbound.text) if inbound.kind is InboundKind.MESSAGE else Command(Intent.UNKNOWN)
+    # Topics are read only for the commands that show or change them.
+    known_topics = topics() if command.intent in (Intent.TOPICS, Intent.STATUS) else {}
     for _attempt in range(MAX_ATTEMPTS):
         subscriber, consent = store.find_by_address(inbound.channel, inbound.address)
         outcome = decide(
@@ -58,6 +62,7 @@ def handle_inbound(
             brand=brand,
             address_hash=address_hash,
             new_id=new_id,
+            known_topics=known_topics,
         )
         replies = tuple(OutboxReply(inbound.channel, inbound.address, text) for text in outcome.replies)
         try:

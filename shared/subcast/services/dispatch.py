@@ -1,10 +1,13 @@
-"""The scheduler tick: hand broadcasts whose moment has come to fan-out."""
+"""The scheduler tick: hand broadcasts whose moment has come to fan-out, and end pauses that are over."""
 
 from __future__ import annotations
 
 from subcast.adapters.broadcasts import BroadcastStore
 from subcast.adapters.queues import FanoutQueue
+from subcast.adapters.subscribers import SubscriberStore
 from subcast.clock import now
+from subcast.domain.settings import resume
+from subcast.domain.subscriber import SubscriberState
 
 
 def dispatch_due(*, store: BroadcastStore, fanout: FanoutQueue) -> list[str]:
@@ -13,3 +16,22 @@ def dispatch_due(*, store: BroadcastStore, fanout: FanoutQueue) -> list[str]:
     if due:
         fanout.send(due)
     return due
+
+
+def end_pauses(*, store: SubscriberStore) -> int:
+    """Resume every subscriber whose pause has ended; returns how many were resumed.
+
+    A subscriber who changed meanwhile (RESUME, STOP, a new PAUSE) is left as they are:
+    the write is conditional on the version read here.
+    """
+    moment = now()
+    resumed = 0
+    for subscriber_id in store.pauses_ending(moment):
+        subscriber = store.get(subscriber_id)
+        if subscriber is None or subscriber.state is not SubscriberState.PAUSED:
+            continue
+        if subscriber.paused_until is None or subscriber.paused_until > moment:
+            continue
+        if store.replace(subscriber, resume(subscriber, moment)):
+            resumed += 1
+    return resumed
