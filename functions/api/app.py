@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
 from chalice import Chalice, Response
 from pydantic import BaseModel, ValidationError
 
@@ -181,3 +182,22 @@ def get_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
 @api_route("/v1/broadcasts/{broadcast_id}/cancel", "POST", Scope.BROADCASTS)
 def cancel_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
     return json_response(200, broadcast_json(cancel_broadcast(broadcast_store(), broadcast_id)))
+
+
+@api_route("/v1/inbox", "GET", Scope.SUBSCRIBERS_READ)
+def inbox_view(key: ApiKey) -> Response:
+    """Feedback and messages subscribers sent that subcast did not understand, newest first."""
+    params = app.current_request.query_params or {}
+    try:
+        limit = int(params.get("limit", "50"))
+    except ValueError:
+        raise ApiError(400, "invalid_request", "limit must be a whole number from 1 to 100") from None
+    if not 1 <= limit <= 100:
+        raise ApiError(400, "invalid_request", "limit must be a whole number from 1 to 100")
+    try:
+        page = publishing_store().inbox(limit, params.get("cursor"))
+    except (ValueError, TypeError, ClientError) as error:
+        if isinstance(error, ClientError) and error.response["Error"]["Code"] != "ValidationException":
+            raise
+        raise ApiError(400, "invalid_request", "cursor is not one this API gave out") from None
+    return json_response(200, page.model_dump())

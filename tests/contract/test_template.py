@@ -351,7 +351,7 @@ def test_a_proxy_event_instead_of_the_routes_is_reported(template: Template) -> 
     # When the route check runs
     problems = check_api_routes(template)
     # Then every Chalice route is missing and the catch-all is foreign
-    assert len([p for p in problems if p.startswith("Chalice route")]) == routes == 5
+    assert len([p for p in problems if p.startswith("Chalice route")]) == routes >= 5
     assert mentions(problems, "Everything", "{proxy+}", "is no Chalice route")
 
 

@@ -13,6 +13,7 @@ import pytest
 from infra.local.events import api_gateway_event, route_pattern
 from infra.template import ApiRoute, api_routes
 from subcast import clock
+from subcast.adapters.subscribers import inbox_item
 from subcast.services.api_keys import create_api_key
 from subcast.services.dependencies import broadcast_store, publishing_store
 from tests.integration.conftest import Stack, invoke
@@ -37,6 +38,7 @@ def call(
     body: Any = None,
     key: str | None = None,
     headers: dict[str, str] | None = None,
+    query: str = "",
 ) -> tuple[int, Any, dict[str, str]]:
     """One request to ApiFunction: (status, JSON body, lower-cased headers). Bytes bodies are sent as-is."""
     route, parameters = find_route(method, path)
@@ -45,7 +47,7 @@ def call(
         sent["Authorization"] = f"Bearer {key}"
     sent.update(headers or {})
     raw = body if isinstance(body, bytes) else b"" if body is None else json.dumps(body).encode()
-    event = api_gateway_event(route, path, parameters, "", list(sent.items()), raw, "203.0.113.7")
+    event = api_gateway_event(route, path, parameters, query, list(sent.items()), raw, "203.0.113.7")
     response = invoke("ApiFunction", event)
     answer = {name.lower(): value for name, value in (response.get("headers") or {}).items()}
     for name, values in (response.get("multiValueHeaders") or {}).items():
@@ -117,6 +119,7 @@ EVERY_ROUTE = [
     ("POST", "/v1/broadcasts", {"text": "Hello"}),
     ("GET", "/v1/broadcasts/b_0123456789abcdef", None),
     ("POST", "/v1/broadcasts/b_0123456789abcdef/cancel", None),
+    ("GET", "/v1/inbox", None),
 ]
 
 
@@ -175,6 +178,7 @@ def test_an_unknown_key_is_401(stack, admin):
         (("broadcasts",), "POST", "/v1/topics", {"slug": "sport", "name": "Sport"}, "topics"),
         (("broadcasts",), "GET", "/v1/topics", None, "topics"),
         (("subscribers:read",), "POST", "/v1/broadcasts", {"text": "Hello"}, "broadcasts"),
+        (("topics", "broadcasts"), "GET", "/v1/inbox", None, "subscribers:read"),
     ],
 )
 def test_a_key_without_the_needed_scope_is_403(stack, scopes, method, path, body, needed):
@@ -802,3 +806,44 @@ def test_an_unsupported_content_type_gets_the_contract_error_shape(stack, publis
     # Then the answer is a 4xx in the {"error": {...}} shape
     assert 400 <= result[0] < 500
     assert set(result[1]) == {"error"}
+
+
+# ------------------------------------------------------------------ inbox
+
+
+def test_the_inbox_lists_feedback_and_unknown_messages_newest_first_in_pages(stack):
+    # Given three inbox entries of one subscriber
+    from subcast.domain.subscriber import InboxEntry
+
+    store = publishing_store()
+    for minute, kind in ((1, "feedback"), (2, "unknown"), (3, "feedback")):
+        entry = InboxEntry(
+            subscriber_id="s1",
+            kind=kind,
+            text=f"message {minute}",
+            received_at=datetime(2026, 11, 23, 10, minute, tzinfo=UTC),
+            message_id=str(minute),
+        )
+        store.dynamodb.put_item(TableName=store.table, Item=inbox_item(entry))
+    reader = new_key("subscribers:read")
+
+    # When the publisher reads it two at a time
+    status, first, _ = call("GET", "/v1/inbox", key=reader, query="limit=2")
+    _, second, _ = call("GET", "/v1/inbox", key=reader, query=f"limit=2&cursor={first['next_cursor']}")
+
+    # Then the newest come first and the second page holds the rest
+    assert status == 200
+    assert [entry["text"] for entry in first["entries"]] == ["message 3", "message 2"]
+    assert [entry["text"] for entry in second["entries"]] == ["message 1"]
+    assert second["next_cursor"] is None
+    newest = first["entries"][0]
+    assert (newest["subscriber_id"], newest["kind"]) == ("s1", "feedback")
+    assert datetime.fromisoformat(newest["received_at"]) == datetime(2026, 11, 23, 10, 3, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=ten", "cursor=not-a-cursor", "cursor=e30="])
+def test_bad_inbox_paging_is_a_400(stack, query):
+    reader = new_key("subscribers:read")
+    with changes_nothing(stack):
+        result = call("GET", "/v1/inbox", key=reader, query=query)
+    assert_error(result, 400, "invalid_request")

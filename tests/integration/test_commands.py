@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -293,3 +294,85 @@ def test_topics_chosen_by_message_show_in_status(stack):
     assert "Technology" in done
     [status] = say(stack, 4, "STATUS")
     assert "Topics: Technology" in status and "Timezone: UTC" in status
+
+
+def test_feedback_and_messages_not_understood_reach_the_inbox_with_one_hint_an_hour(stack):
+    # Given an active subscriber
+    say(stack, 1, "/start")
+    say(stack, 2, "YES")
+
+    # When they send feedback and then two messages subcast does not understand
+    [thanks] = say(stack, 3, "FEEDBACK More Technik, bitte!")
+    first = say(stack, 4, "what time is it?")
+    second = say(stack, 5, "hello??")
+
+    # Then feedback is thanked, the first unknown message gets a hint, the second none
+    assert "Thank you" in thanks
+    assert len(first) == 1 and "HELP" in first[0]
+    assert second == []
+    # And all three are in the publisher's inbox, feedback as typed
+    entries = dependencies.publishing_store().inbox().entries
+    assert [(entry["kind"], entry["text"]) for entry in entries] == [
+        ("unknown", "hello??"),
+        ("unknown", "what time is it?"),
+        ("feedback", "More Technik, bitte!"),
+    ]
+
+    # When an hour has passed, the next unknown message gets a hint again
+    clock.move_to(clock.now() + timedelta(hours=1, minutes=1))
+    assert len(say(stack, 6, "hm")) == 1
+
+
+def test_messages_from_strangers_are_answered_but_not_kept(stack):
+    say(stack, 1, "FEEDBACK who are you")
+    say(stack, 2, "random words")
+    assert dependencies.publishing_store().inbox().entries == []
+
+
+def test_export_sends_everything_kept_as_json(stack):
+    # Given a subscriber with a consent record and feedback
+    say(stack, 1, "/start")
+    say(stack, 2, "YES")
+    say(stack, 3, "FEEDBACK nice")
+
+    # When they ask for their data
+    replies = say(stack, 4, "EXPORT")
+
+    # Then a header and the JSON parts arrive, and the JSON holds profile, consent and inbox
+    assert "JSON" in replies[0]
+    document = json.loads("".join(part.split("\n", 1)[1] for part in replies[1:]))
+    assert document["subscriber"]["addresses"][0]["address"] == str(CHAT)
+    assert document["consent"][0]["confirm_message_id"] == "2"
+    assert document["inbox"][0]["text"] == "nice"
+
+
+def test_delete_asks_first_then_erases_every_personal_item(stack):
+    # Given a subscriber with settings, consent and inbox entries
+    say(stack, 1, "/start")
+    say(stack, 2, "YES")
+    say(stack, 3, "TZ Berlin")
+    say(stack, 4, "FEEDBACK I live at Main Street 1")
+    subscriber_id = profile()[0].subscriber_id
+
+    # When they say DELETE, nothing is erased yet
+    [question] = say(stack, 5, "DELETE")
+    assert "DELETE CONFIRM" in question and profile()[0].state == "active"
+
+    # When they confirm
+    [done] = say(stack, 6, "LÖSCHEN BESTÄTIGEN")
+
+    # Then no item anywhere holds their chat id or what they wrote, the commands queue is empty,
+    assert "deleted" in done or "gelöscht" in done
+    everything = json.dumps(stack.scan())
+    assert (
+        str(CHAT) not in everything and "Main Street" not in everything and "Europe/Berlin" not in everything
+    )
+    assert stack.depth("CommandsQueue") == 0
+    # and the consent proof (hashed address only) and a suppression entry remain
+    consent = dependencies.subscriber_store().consent_history(subscriber_id)
+    assert consent and consent[0].confirm_message_id == "2"
+    assert any(item["pk"]["S"].startswith("SUPPRESS#") for item in stack.scan())
+    # And the address is a stranger now: STATUS says not subscribed, START begins afresh
+    assert "not subscribed" in say(stack, 7, "STATUS")[0]
+    say(stack, 8, "/start")
+    assert profile()[0].subscriber_id != subscriber_id

@@ -145,7 +145,17 @@ def test_a_deep_link_topic_is_taken_and_recorded_as_the_source():
     assert outcome.consent.source == "deep_link:t-sport_r-abc123"
 
 
-@pytest.mark.parametrize("text", ["QUIET 22:00-07:00", "DIGEST daily", "EXPORT"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "QUIET 22:00-07:00",
+        "DIGEST daily",
+        "LIMIT 3/day",
+        "FILTER +bayern",
+        "ALERT energie kwh > 300",
+        "REFER",
+    ],
+)
 def test_commands_of_later_releases_say_so_honestly(text):
     subscriber, consent = subscribe()
     outcome = step(text, subscriber, consent, message_id="3")

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import datetime
 from typing import Any
 
@@ -71,6 +73,9 @@ class PublishingStore:
             if not is_conditional_failure(error):
                 raise
 
+    def inbox(self, limit: int = 50, cursor: str | None = None) -> InboxPage:
+        return inbox_page(self.dynamodb, self.table, limit, cursor)
+
     def api_key(self, key_hash: str) -> ApiKey | None:
         found = self.dynamodb.get_item(
             TableName=self.table, Key=to_item({"pk": f"APIKEY#{key_hash}", "sk": "APIKEY"})
@@ -78,3 +83,37 @@ class PublishingStore:
         if "Item" not in found:
             return None
         return ApiKey.model_validate(from_item(found["Item"]))
+
+
+class InboxPage(BaseModel):
+    entries: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+def inbox_page(dynamodb: Any, table: str, limit: int, cursor: str | None) -> InboxPage:
+    """Inbox entries, newest first, ``limit`` at a time; ``cursor`` continues a previous page."""
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "IndexName": "inbox",
+        "KeyConditionExpression": "inbox_pk = :inbox",
+        "ExpressionAttributeValues": to_item({":inbox": "INBOX"}),
+        "ScanIndexForward": False,
+        "Limit": limit,
+    }
+    if cursor:
+        start = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        if not (
+            isinstance(start, dict)
+            and set(start) == {"pk", "sk", "inbox_pk", "inbox_at"}
+            and all(isinstance(value, dict) and isinstance(value.get("S"), str) for value in start.values())
+        ):
+            raise ValueError("not an inbox cursor")
+        kwargs["ExclusiveStartKey"] = start
+    response = dynamodb.query(**kwargs)
+    entries = [
+        {name: from_item(item).get(name) for name in ("subscriber_id", "kind", "text", "received_at")}
+        for item in response.get("Items", [])
+    ]
+    last = response.get("LastEvaluatedKey")
+    following = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
+    return InboxPage(entries=entries, next_cursor=following)

@@ -5,6 +5,8 @@ Item layout (single table, ``pk``/``sk``):
   while they may receive broadcasts (sparse index ``audience``).
 - ``SUB#<id>`` / ``CONSENT#<consent_id>``: one consent record per opt-in.
 - ``ADDR#<channel>#<address>`` / ``ADDR``: which subscriber an address belongs to.
+- ``SUB#<id>`` / ``INBOX#<time>#<message id>``: feedback and messages not understood,
+  kept for the publisher (sparse index ``inbox``); a year, or until erasure.
 - ``INBOUND#<channel>#<message id>`` / ``INBOUND``: this provider message was
   applied; holds the replies (outbox) until they are sent. Expires after 8 days,
   longer than any provider retries a webhook.
@@ -20,10 +22,18 @@ from botocore.exceptions import ClientError
 
 from subcast.adapters.aws import cancellation_reasons, client, from_item, is_conditional_failure, to_item
 from subcast.domain.conversation import Inbound, Outcome
-from subcast.domain.subscriber import Channel, ConsentRecord, Subscriber, SubscriberState, audience_shard
+from subcast.domain.subscriber import (
+    Channel,
+    ConsentRecord,
+    InboxEntry,
+    Subscriber,
+    SubscriberState,
+    audience_shard,
+)
 
 INBOUND_MARKER_TTL = timedelta(days=8)
 DUE_RESUME = "resume"
+INBOX_TTL = timedelta(days=365)
 
 
 class StaleSubscriber(Exception):
@@ -73,6 +83,21 @@ def profile_item(subscriber: Subscriber) -> dict[str, Any]:
     return to_item({**values, **extra})
 
 
+def inbox_item(entry: InboxEntry) -> dict[str, Any]:
+    """Under the subscriber (erasure finds it) and in the sparse ``inbox`` index (the publisher reads it)."""
+    moment = entry.received_at.astimezone(UTC).isoformat()
+    return to_item(
+        {
+            "pk": f"SUB#{entry.subscriber_id}",
+            "sk": f"INBOX#{moment}#{entry.message_id}",
+            "inbox_pk": "INBOX",
+            "inbox_at": f"{moment}#{entry.message_id}",
+            "expires_at": int((entry.received_at + INBOX_TTL).timestamp()),
+            **entry.model_dump(mode="json"),
+        }
+    )
+
+
 def subscriber_from_item(item: dict[str, Any]) -> Subscriber:
     return Subscriber.model_validate(from_item(item))
 
@@ -117,6 +142,38 @@ class SubscriberStore:
         )
         records = [ConsentRecord.model_validate(from_item(item)) for item in items]
         return sorted(records, key=lambda record: record.requested_at)
+
+    def inbox_of(self, subscriber_id: str) -> list[dict[str, Any]]:
+        items = self._query_all(
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :inbox)",
+            ExpressionAttributeValues=to_item({":pk": f"SUB#{subscriber_id}", ":inbox": "INBOX#"}),
+            ConsistentRead=True,
+        )
+        return [from_item(item) for item in items]
+
+    def export_document(self, subscriber: Subscriber) -> dict[str, Any]:
+        """Everything kept about a subscriber, as plain JSON-able data (GDPR Art. 20)."""
+        return {
+            "subscriber": subscriber.model_dump(mode="json", exclude={"version"}),
+            "consent": [
+                record.model_dump(mode="json") for record in self.consent_history(subscriber.subscriber_id)
+            ],
+            "inbox": [
+                {name: entry.get(name) for name in ("kind", "text", "received_at")}
+                for entry in self.inbox_of(subscriber.subscriber_id)
+            ],
+        }
+
+    def erase_inbox(self, subscriber_id: str) -> None:
+        """Delete what a subscriber wrote to the publisher (idempotent: run again after a crash)."""
+        keys = [
+            {"pk": {"S": f"SUB#{subscriber_id}"}, "sk": {"S": entry["sk"]}}
+            for entry in self.inbox_of(subscriber_id)
+        ]
+        for start in range(0, len(keys), 25):
+            request = {self.table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]}
+            while request:
+                request = self.dynamodb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
 
     def pauses_ending(self, now: datetime, limit: int = 100) -> list[str]:
         """Ids of paused subscribers whose pause has ended."""
@@ -172,6 +229,7 @@ class SubscriberStore:
         outcome: Outcome,
         previous: Subscriber | None,
         replies: tuple[OutboxReply, ...],
+        address_hash: str = "",
     ) -> None:
         """Record that ``inbound`` was applied, with all its effects, in one transaction.
 
@@ -226,6 +284,34 @@ class SubscriberStore:
                 put["ConditionExpression"] = "version = :version"
                 put["ExpressionAttributeValues"] = to_item({":version": previous.version})
             writes.append({"Put": put})
+        if outcome.erase and previous is not None:
+            # The address goes; a keyed hash of it stays, so it is never messaged again unasked.
+            for address in previous.addresses:
+                writes.append(
+                    {
+                        "Delete": {
+                            "TableName": self.table,
+                            "Key": _address_key(address.channel, address.address),
+                        }
+                    }
+                )
+            writes.append(
+                {
+                    "Put": {
+                        "TableName": self.table,
+                        "Item": to_item(
+                            {
+                                "pk": f"SUPPRESS#{address_hash}",
+                                "sk": "SUPPRESS",
+                                "erased_at": inbound.received_at.isoformat(),
+                                "subscriber_id": previous.subscriber_id,
+                            }
+                        ),
+                    }
+                }
+            )
+        if outcome.inbox is not None:
+            writes.append({"Put": {"TableName": self.table, "Item": inbox_item(outcome.inbox)}})
         if outcome.consent is not None:
             consent = outcome.consent
             item = {

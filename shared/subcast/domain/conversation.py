@@ -13,16 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from subcast.domain.commands import Command, Intent
 from subcast.domain.messages import Language, language_from_client, render
+from subcast.domain.privacy import PRIVACY_INTENTS, privacy_request
 from subcast.domain.settings import SETTINGS_INTENTS, change_setting, local_moment, topics_text
 from subcast.domain.subscriber import (
     Channel,
     ChannelAddress,
     ConsentRecord,
+    InboxEntry,
     Subscriber,
     SubscriberState,
     text_version,
@@ -59,6 +62,13 @@ class Outcome:
     subscriber: Subscriber | None = None  # the state to persist; None: nothing changes
     consent: ConsentRecord | None = None  # the consent record to create or replace
     replies: tuple[str, ...] = field(default=())
+    inbox: InboxEntry | None = None  # kept for the publisher
+    erase: bool = False  # remove every personal item (DELETE CONFIRM); ``subscriber`` is the tombstone
+
+
+#: At most one "send HELP" hint per subscriber in this time.
+HINT_INTERVAL = timedelta(hours=1)
+MAX_INBOX_TEXT = 2000
 
 
 def decide(
@@ -72,6 +82,7 @@ def decide(
     address_hash: str,
     new_id: Callable[[], str],
     known_topics: dict[str, str] | None = None,
+    export: dict[str, Any] | None = None,
 ) -> Outcome:
     """The effect of one inbound event on one (possibly unknown) person at the moment ``now``."""
     if inbound.kind is not InboundKind.MESSAGE:
@@ -162,8 +173,42 @@ def decide(
 
     if intent is Intent.HELP:
         return Outcome(subscriber=reached_again, replies=(say("help.body"),))
+    if intent in PRIVACY_INTENTS:
+        if subscriber is None or state is SubscriberState.ERASED:
+            return Outcome(replies=(say("status.not_subscribed"),))
+        changed, replies, erase = privacy_request(
+            command, subscriber, now=now, brand_name=brand.name, export=export
+        )
+        return Outcome(subscriber=changed or reached_again, replies=replies, erase=erase)
+    if intent is Intent.FEEDBACK:
+        text = command.argument.strip()
+        if not text:
+            return Outcome(subscriber=reached_again, replies=(say("feedback.empty"),))
+        if subscriber is None or state is SubscriberState.ERASED:
+            return Outcome(replies=(say("feedback.thanks"),))  # nothing kept of a stranger
+        entry = InboxEntry(
+            subscriber_id=subscriber.subscriber_id,
+            kind="feedback",
+            text=text[:MAX_INBOX_TEXT],
+            received_at=now,
+            message_id=inbound.message_id,
+        )
+        return Outcome(subscriber=reached_again, replies=(say("feedback.thanks"),), inbox=entry)
     if intent is Intent.UNKNOWN:
-        return Outcome(subscriber=reached_again, replies=(say("unknown.hint"),))
+        if subscriber is None or state is SubscriberState.ERASED:
+            return Outcome(replies=(say("unknown.hint"),))
+        entry = InboxEntry(
+            subscriber_id=subscriber.subscriber_id,
+            kind="unknown",
+            text=inbound.text[:MAX_INBOX_TEXT],
+            received_at=now,
+            message_id=inbound.message_id,
+        )
+        last = subscriber.last_hint_at
+        if last is not None and now - last < HINT_INTERVAL:
+            return Outcome(subscriber=reached_again, inbox=entry)  # kept, but no second hint this hour
+        hinted = subscriber.model_copy(update={"last_hint_at": now})
+        return Outcome(subscriber=hinted, replies=(say("unknown.hint"),), inbox=entry)
     return Outcome(subscriber=reached_again, replies=(say("command.not_yet"),))
 
 

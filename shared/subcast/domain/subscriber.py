@@ -56,6 +56,7 @@ class Subscriber(BaseModel):
     topics: tuple[str, ...] | None = None  # None: every topic (until they choose)
     timezone: str | None = None  # IANA name; None: guessed from the language (see ``zone``)
     paused_until: datetime | None = None  # while paused: when the pause ends by itself
+    last_hint_at: datetime | None = None  # the "send HELP" hint is rate-limited
     created_at: datetime
     state_since: datetime
     consent_id: str | None = None  # the consent record of the current subscription
@@ -105,6 +106,18 @@ class ConsentRecord(BaseModel):
     confirm_message_id: str | None = None
     withdrawn_at: datetime | None = None
     withdraw_message_id: str | None = None
+
+
+class InboxEntry(BaseModel):
+    """A message kept for the publisher: FEEDBACK, or something subcast did not understand."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subscriber_id: str
+    kind: str  # "feedback" | "unknown"
+    text: str
+    received_at: datetime
+    message_id: str
 
 
 def audience_shard(subscriber_id: str) -> str:

@@ -53,6 +53,7 @@ def handle_inbound(
     known_topics = topics() if command.intent in (Intent.TOPICS, Intent.STATUS) else {}
     for _attempt in range(MAX_ATTEMPTS):
         subscriber, consent = store.find_by_address(inbound.channel, inbound.address)
+        export = store.export_document(subscriber) if subscriber and command.intent is Intent.EXPORT else None
         outcome = decide(
             inbound,
             command,
@@ -63,10 +64,13 @@ def handle_inbound(
             address_hash=address_hash,
             new_id=new_id,
             known_topics=known_topics,
+            export=export,
         )
+        if outcome.erase and subscriber is not None:
+            store.erase_inbox(subscriber.subscriber_id)  # before the transaction; idempotent
         replies = tuple(OutboxReply(inbound.channel, inbound.address, text) for text in outcome.replies)
         try:
-            store.apply(inbound, outcome, subscriber, replies)
+            store.apply(inbound, outcome, subscriber, replies, address_hash)
         except AlreadyApplied:
             logger.info(
                 "message applied before; finishing its replies", extra={"intent": command.intent.value}
