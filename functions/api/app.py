@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 from subcast.adapters.broadcasts import IdempotencyConflict, NotCancellable
 from subcast.adapters.publishing import ApiKey, TopicExists
 from subcast.domain.broadcast import Broadcast, BroadcastRequest, TopicRequest
+from subcast.domain.subscriber import SubscriberState
 from subcast.services.api_keys import Forbidden, Scope, Unauthorized, authenticate
 from subcast.services.broadcasts import (
     InvalidRequest,
@@ -25,7 +26,13 @@ from subcast.services.broadcasts import (
     get_broadcast,
     list_topics,
 )
-from subcast.services.dependencies import broadcast_store, fanout_queue, publishing_store
+from subcast.services.dependencies import (
+    broadcast_store,
+    fanout_queue,
+    publishing_store,
+    subscriber_listing,
+    subscriber_store,
+)
 
 app = Chalice(app_name="subcast-api")
 logger = Logger()
@@ -188,12 +195,7 @@ def cancel_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
 def inbox_view(key: ApiKey) -> Response:
     """Feedback and messages subscribers sent that subcast did not understand, newest first."""
     params = app.current_request.query_params or {}
-    try:
-        limit = int(params.get("limit", "50"))
-    except ValueError:
-        raise ApiError(400, "invalid_request", "limit must be a whole number from 1 to 100") from None
-    if not 1 <= limit <= 100:
-        raise ApiError(400, "invalid_request", "limit must be a whole number from 1 to 100")
+    limit = _limit(params)
     try:
         page = publishing_store().inbox(limit, params.get("cursor"))
     except (ValueError, TypeError, ClientError) as error:
@@ -201,3 +203,46 @@ def inbox_view(key: ApiKey) -> Response:
             raise
         raise ApiError(400, "invalid_request", "cursor is not one this API gave out") from None
     return json_response(200, page.model_dump())
+
+
+def _limit(params: dict[str, str]) -> int:
+    try:
+        limit = int(params.get("limit", "50"))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= 100:
+        raise ApiError(400, "invalid_request", "limit must be a whole number from 1 to 100")
+    return limit
+
+
+@api_route("/v1/subscribers", "GET", Scope.SUBSCRIBERS_READ)
+def list_subscribers_view(key: ApiKey) -> Response:
+    """Subscribers by state (default active) and topic, paginated, with counts per state; never addresses."""
+    params = app.current_request.query_params or {}
+    try:
+        state = SubscriberState(params.get("status", "active"))
+    except ValueError:
+        states = ", ".join(item.value for item in SubscriberState)
+        raise ApiError(400, "invalid_request", f"status must be one of {states}") from None
+    topic = params.get("topic")
+    listing = subscriber_listing()
+    try:
+        rows, following = listing.page(state, topic, _limit(params), params.get("cursor"))
+    except (ValueError, TypeError):
+        raise ApiError(400, "invalid_request", "cursor is not one this API gave out") from None
+    return json_response(200, {"subscribers": rows, "next_cursor": following, "counts": listing.counts()})
+
+
+@api_route("/v1/subscribers/{subscriber_id}", "GET", Scope.SUBSCRIBERS_READ)
+def get_subscriber_view(key: ApiKey, subscriber_id: str) -> Response:
+    """One subscriber's settings and consent history (addresses only as keyed hashes)."""
+    store = subscriber_store()
+    subscriber = store.get(subscriber_id)
+    if subscriber is None:
+        raise ApiError(404, "not_found", f"no subscriber {subscriber_id}")
+    body = subscriber.model_dump(mode="json", exclude={"addresses", "version", "last_hint_at"})
+    body["channels"] = [
+        {"channel": item.channel.value, "reachable": item.reachable} for item in subscriber.addresses
+    ]
+    body["consent"] = [record.model_dump(mode="json") for record in store.consent_history(subscriber_id)]
+    return json_response(200, body)

@@ -73,7 +73,11 @@ def _marker_key(inbound: Inbound) -> dict[str, Any]:
 def profile_item(subscriber: Subscriber) -> dict[str, Any]:
     values = subscriber.model_dump(mode="json")
     values["addresses"] = [item.model_dump(mode="json") for item in subscriber.addresses]
-    extra: dict[str, Any] = {"pk": f"SUB#{subscriber.subscriber_id}", "sk": "PROFILE"}
+    extra: dict[str, Any] = {
+        "pk": f"SUB#{subscriber.subscriber_id}",
+        "sk": "PROFILE",
+        "profile_state": subscriber.state.value,  # index ``subscribers``
+    }
     if subscriber.receives_broadcasts:
         extra["audience_shard"] = audience_shard(subscriber.subscriber_id)
     if subscriber.state is SubscriberState.PAUSED and subscriber.paused_until is not None:

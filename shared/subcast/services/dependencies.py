@@ -8,6 +8,7 @@ from functools import cache
 
 from subcast.adapters.audience import AudienceReader
 from subcast.adapters.broadcasts import BroadcastStore
+from subcast.adapters.listing import SubscriberListing
 from subcast.adapters.publishing import PublishingStore
 from subcast.adapters.queues import CommandQueue, DeliveryQueue, FanoutQueue
 from subcast.adapters.subscribers import SubscriberStore
@@ -29,6 +30,11 @@ def broadcast_store() -> BroadcastStore:
 @cache
 def publishing_store() -> PublishingStore:
     return PublishingStore(settings().table_name)
+
+
+@cache
+def subscriber_listing() -> SubscriberListing:
+    return SubscriberListing(settings().table_name)
 
 
 @cache
@@ -79,6 +85,7 @@ def reset() -> None:
         subscriber_store,
         broadcast_store,
         publishing_store,
+        subscriber_listing,
         audience_reader,
         command_queue,
         fanout_queue,
