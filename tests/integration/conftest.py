@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
@@ -14,6 +15,9 @@ from infra.fakes.telegram import FakeBotApi, running
 from infra.local.runtime import LambdaContext, load_handler
 from infra.provision import Deployment, provision
 from infra.template import functions
+from subcast.adapters.subscribers import profile_item
+from subcast.domain.messages import Language
+from subcast.domain.subscriber import Channel, ChannelAddress, Subscriber, SubscriberState
 from subcast.services import dependencies
 
 BOT_TOKEN = "999:integration-token"
@@ -54,6 +58,30 @@ class Stack:
         return int(attributes["ApproximateNumberOfMessages"]) + int(
             attributes["ApproximateNumberOfMessagesNotVisible"]
         )
+
+    def add_subscriber(
+        self,
+        number: int,
+        state: str = "active",
+        topics: tuple[str, ...] | None = None,
+        reachable: bool = True,
+    ) -> Subscriber:
+        """A subscriber profile written straight into the table (set-up, not the path under test)."""
+        moment = datetime(2026, 11, 1, tzinfo=UTC)
+        subscriber = Subscriber(
+            subscriber_id=f"s{number:05d}",
+            state=SubscriberState(state),
+            addresses=(
+                ChannelAddress(channel=Channel.TELEGRAM, address=str(100_000 + number), reachable=reachable),
+            ),
+            language=Language.EN,
+            topics=topics,
+            created_at=moment,
+            state_since=moment,
+            version=1,
+        )
+        self.dynamodb.put_item(TableName=self.deployment.physical["DataTable"], Item=profile_item(subscriber))
+        return subscriber
 
     def scan(self) -> list[dict[str, Any]]:
         table = self.deployment.physical["DataTable"]

@@ -10,14 +10,11 @@ from typing import Any
 from subcast import clock
 from subcast.adapters.pacing import TokenBucket
 from subcast.adapters.publishing import ApiKey
-from subcast.adapters.subscribers import profile_item
 from subcast.adapters.telegram import TelegramBot
 from subcast.domain.broadcast import BroadcastRequest, DeliveryJob
-from subcast.domain.messages import Language
 from subcast.domain.subscriber import (
     AUDIENCE_SHARDS,
     Channel,
-    ChannelAddress,
     Subscriber,
     SubscriberState,
     audience_shard,
@@ -33,21 +30,7 @@ KEY = ApiKey(key_id="test", name="test", scopes=("admin",), created_at=datetime(
 def add_subscriber(
     stack, number: int, state=SubscriberState.ACTIVE, topics=None, reachable=True
 ) -> Subscriber:
-    moment = datetime(2026, 11, 1, tzinfo=UTC)
-    subscriber = Subscriber(
-        subscriber_id=f"s{number:05d}",
-        state=state,
-        addresses=(
-            ChannelAddress(channel=Channel.TELEGRAM, address=str(100_000 + number), reachable=reachable),
-        ),
-        language=Language.EN,
-        topics=topics,
-        created_at=moment,
-        state_since=moment,
-        version=1,
-    )
-    stack.dynamodb.put_item(TableName=stack.deployment.physical["DataTable"], Item=profile_item(subscriber))
-    return subscriber
+    return stack.add_subscriber(number, state.value, topics, reachable)
 
 
 def broadcast(text="Breaking: subcast works", topics=(), send_at=None) -> str:

@@ -5,11 +5,10 @@ Addresses (chat ids, phone numbers) are never part of it.
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import Any
 
 from subcast.adapters.aws import client, from_item, to_item
+from subcast.adapters.cursors import decode_cursor, encode_cursor
 from subcast.domain.subscriber import SubscriberState
 
 LISTED_FIELDS = (
@@ -22,22 +21,6 @@ LISTED_FIELDS = (
     "paused_until",
 )
 _CURSOR_KEYS = {"pk", "sk", "profile_state", "subscriber_id"}
-
-
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
-    return base64.urlsafe_b64encode(json.dumps(key).encode()).decode() if key else None
-
-
-def decode_cursor(cursor: str, keys: set[str]) -> dict[str, Any]:
-    """A cursor this API gave out, or ValueError."""
-    start = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    if not (
-        isinstance(start, dict)
-        and set(start) == keys
-        and all(isinstance(value, dict) and isinstance(value.get("S"), str) for value in start.values())
-    ):
-        raise ValueError("not a cursor of this listing")
-    return start
 
 
 class SubscriberListing:

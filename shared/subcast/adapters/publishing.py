@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-import base64
-import json
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +13,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
 from subcast.adapters.aws import client, from_item, is_conditional_failure, to_item
+from subcast.adapters.cursors import decode_cursor, encode_cursor
 from subcast.domain.broadcast import Topic
 
 
@@ -101,19 +100,10 @@ def inbox_page(dynamodb: Any, table: str, limit: int, cursor: str | None) -> Inb
         "Limit": limit,
     }
     if cursor:
-        start = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        if not (
-            isinstance(start, dict)
-            and set(start) == {"pk", "sk", "inbox_pk", "inbox_at"}
-            and all(isinstance(value, dict) and isinstance(value.get("S"), str) for value in start.values())
-        ):
-            raise ValueError("not an inbox cursor")
-        kwargs["ExclusiveStartKey"] = start
+        kwargs["ExclusiveStartKey"] = decode_cursor(cursor, {"pk", "sk", "inbox_pk", "inbox_at"})
     response = dynamodb.query(**kwargs)
     entries = [
         {name: from_item(item).get(name) for name in ("subscriber_id", "kind", "text", "received_at")}
         for item in response.get("Items", [])
     ]
-    last = response.get("LastEvaluatedKey")
-    following = base64.urlsafe_b64encode(json.dumps(last).encode()).decode() if last else None
-    return InboxPage(entries=entries, next_cursor=following)
+    return InboxPage(entries=entries, next_cursor=encode_cursor(response.get("LastEvaluatedKey")))
