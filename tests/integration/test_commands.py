@@ -13,13 +13,14 @@ from infra.local.events import api_gateway_event
 from infra.template import ApiRoute
 from subcast import clock
 from subcast.adapters.channels import TemporaryFailure
+from subcast.adapters.publishing import ApiKey
 from subcast.adapters.queues import inbound_to_json
 from subcast.adapters.telegram import TelegramBot
-from subcast.domain.broadcast import TopicRequest
+from subcast.domain.broadcast import BroadcastRequest, TopicRequest
 from subcast.domain.conversation import Inbound, InboundKind
 from subcast.domain.subscriber import Channel
 from subcast.services import dependencies
-from subcast.services.broadcasts import create_topic
+from subcast.services.broadcasts import create_broadcast, create_topic
 from tests.integration.conftest import WEBHOOK_SECRET, invoke
 
 WEBHOOK = ApiRoute("WebhooksFunction", "/webhooks/telegram", "POST")
@@ -93,16 +94,47 @@ def test_nothing_but_the_opt_in_question_is_sent_before_yes(stack):
     # Given a person who only said START
     say(stack, 1, "START")
 
-    # When a broadcast fans out now
-    from subcast.services.fanout import fan_out
+    # When a broadcast goes out now and fan-out runs
+    key = ApiKey(key_id="t", name="t", scopes=("admin",), created_at=datetime(2026, 1, 1, tzinfo=UTC))
+    broadcast, _ = create_broadcast(
+        BroadcastRequest(text="Big news"),
+        key,
+        None,
+        store=dependencies.broadcast_store(),
+        publishing=dependencies.publishing_store(),
+        fanout=dependencies.fanout_queue(),
+    )
+    [message] = stack.receive("FanoutQueue")
+    invoke("FanoutFunction", stack.sqs_event("FanoutQueue", [message]))
 
-    audience = dependencies.audience_reader()
-    members, _ = audience.page("00", None, 1000)
+    # Then the pending person is no recipient: no job was queued, only the question was ever sent
+    assert stack.depth("DeliveryQueue") == 0
+    assert dependencies.broadcast_store().get(broadcast.broadcast_id).counts.recipients == 0
+    assert len(stack.bot.sent(CHAT)) == 1
 
-    # Then the pending person is in no audience shard
-    shards = [audience.page(f"{shard:02d}", None, 1000)[0] for shard in range(16)]
-    assert members == [] and all(page == [] for page in shards)
-    assert fan_out  # imported for the reader's benefit: fan-out reads only these shards
+
+def test_a_command_reads_two_items_however_long_the_history(stack):
+    # Given a subscriber with a long inbox history
+    say(stack, 1, "/start")
+    say(stack, 2, "YES")
+    for n in range(3, 33):
+        say(stack, n, f"FEEDBACK note {n}")
+
+    # When they send a command, counting the items DynamoDB returns
+    read = []
+
+    def count(parsed, **_):
+        read.append(len(parsed.get("Items", [])) + (1 if "Item" in parsed else 0))
+
+    client = dependencies.subscriber_store().dynamodb
+    client.meta.events.register("after-call.dynamodb", count)
+    try:
+        say(stack, 40, "HELP")
+    finally:
+        client.meta.events.unregister("after-call.dynamodb", count)
+
+    # Then only the address, the profile and the current consent record were read
+    assert sum(read) == 3
 
 
 @pytest.mark.parametrize(

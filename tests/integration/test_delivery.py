@@ -211,7 +211,8 @@ def test_a_blocked_bot_marks_the_channel_unreachable_and_never_retries(stack):
     # Then the delivery failed as unreachable, the channel is marked so, and the other got it
     counts = get_broadcast(dependencies.broadcast_store(), broadcast_id).counts
     assert (counts.sent, counts.failed) == (1, 1)
-    profiles = dependencies.subscriber_store().get_many([blocked.subscriber_id, fine.subscriber_id])
+    store = dependencies.subscriber_store()
+    profiles = {s.subscriber_id: store.get(s.subscriber_id) for s in (blocked, fine)}
     assert profiles[blocked.subscriber_id].primary.reachable is False
     assert profiles[blocked.subscriber_id].state == "active"  # blocking is not unsubscribing
     assert not profiles[blocked.subscriber_id].receives_broadcasts

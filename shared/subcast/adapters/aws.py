@@ -37,10 +37,6 @@ def to_item(values: dict[str, Any]) -> dict[str, Any]:
     return {key: _serializer.serialize(_plain(value)) for key, value in values.items() if value is not None}
 
 
-def to_value(value: Any) -> Any:
-    return _serializer.serialize(_plain(value))
-
-
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
     return {key: _native(_deserializer.deserialize(value)) for key, value in item.items()}
 

@@ -125,18 +125,16 @@ class SubscriberStore:
         return self.get_with_consent(from_item(found)["subscriber_id"])
 
     def get_with_consent(self, subscriber_id: str) -> tuple[Subscriber | None, ConsentRecord | None]:
-        items = self._query_all(
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues=to_item({":pk": f"SUB#{subscriber_id}"}),
+        """The profile and its current consent record: two item reads, however much history there is."""
+        subscriber = self.get(subscriber_id)
+        if subscriber is None or subscriber.consent_id is None:
+            return subscriber, None
+        found = self.dynamodb.get_item(
+            TableName=self.table,
+            Key=to_item({"pk": f"SUB#{subscriber_id}", "sk": f"CONSENT#{subscriber.consent_id}"}),
             ConsistentRead=True,
-        )
-        by_sk = {item["sk"]["S"]: item for item in items}
-        if "PROFILE" not in by_sk:
-            return None, None
-        subscriber = subscriber_from_item(by_sk["PROFILE"])
-        consent_item = by_sk.get(f"CONSENT#{subscriber.consent_id}")
-        consent = ConsentRecord.model_validate(from_item(consent_item)) if consent_item else None
-        return subscriber, consent
+        ).get("Item")
+        return subscriber, ConsentRecord.model_validate(from_item(found)) if found else None
 
     def consent_history(self, subscriber_id: str) -> list[ConsentRecord]:
         items = self._query_all(
@@ -211,21 +209,6 @@ class SubscriberStore:
             TableName=self.table, Key=_profile_key(subscriber_id), ConsistentRead=True
         )
         return subscriber_from_item(found["Item"]) if "Item" in found else None
-
-    def get_many(self, subscriber_ids: list[str]) -> dict[str, Subscriber]:
-        """Current profiles of many subscribers (strongly consistent; missing ids are left out)."""
-        found: dict[str, Subscriber] = {}
-        pending = [_profile_key(subscriber_id) for subscriber_id in dict.fromkeys(subscriber_ids)]
-        while pending:
-            batch, pending = pending[:100], pending[100:]
-            request: dict[str, Any] = {self.table: {"Keys": batch, "ConsistentRead": True}}
-            while request:
-                response = self.dynamodb.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self.table, []):
-                    subscriber = subscriber_from_item(item)
-                    found[subscriber.subscriber_id] = subscriber
-                request = response.get("UnprocessedKeys") or {}
-        return found
 
     def apply(
         self,

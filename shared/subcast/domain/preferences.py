@@ -20,7 +20,6 @@ from subcast.domain.messages import Language
 
 MAX_FILTERS = 20
 MAX_FILTER_WORD = 40
-MAX_ALERTS = 10
 
 
 # ------------------------------------------------------------- quiet hours
