@@ -1,7 +1,11 @@
-"""SQS: delivery jobs of many recipients each; send each recipient the broadcast exactly once."""
+"""SQS: delivery jobs of many recipients each; send each recipient the broadcast exactly once.
+
+The same queue carries release jobs: subscribers whose held snippets (quiet hours, digest) are due.
+"""
 
 from __future__ import annotations
 
+import json
 from functools import cache
 from typing import Any
 
@@ -11,9 +15,17 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from subcast.adapters.pacing import TokenBucket
-from subcast.domain.broadcast import DeliveryJob
+from subcast.domain.broadcast import DeliveryJob, ReleaseJob
 from subcast.services.delivery import Sending, deliver_job
-from subcast.services.dependencies import broadcast_store, delivery_queue, subscriber_store, telegram_bot
+from subcast.services.dependencies import (
+    brand,
+    broadcast_store,
+    delivery_queue,
+    held_store,
+    subscriber_store,
+    telegram_bot,
+)
+from subcast.services.release import release_held
 
 logger = Logger()
 metrics = Metrics()
@@ -30,7 +42,7 @@ def pacer() -> TokenBucket:
 
 
 def record_handler(record: SQSRecord) -> None:
-    job = DeliveryJob.model_validate_json(record.body)
+    body = json.loads(record.body)
     context = processor.lambda_context
     sending = Sending(
         store=broadcast_store(),
@@ -38,9 +50,14 @@ def record_handler(record: SQSRecord) -> None:
         messenger=telegram_bot(),
         pacer=pacer(),
         deliveries=delivery_queue(),
+        held=held_store(),
+        brand_name=brand().name,
         out_of_time=lambda: context is not None and context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS,
     )
-    tally = deliver_job(job, sending)
+    if "release" in body:
+        tally = release_held(ReleaseJob.model_validate(body), sending)
+    else:
+        tally = deliver_job(DeliveryJob.model_validate(body), sending)
     for outcome, count in tally.items():
         metrics.add_metric(name=f"Deliveries_{outcome}", unit=MetricUnit.Count, value=count)
 

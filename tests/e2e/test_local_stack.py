@@ -101,7 +101,15 @@ def test_subscribe_confirm_receive_stop_and_nothing_more(stack, bot):
             api(stack, "GET", f"/v1/broadcasts/{created['id']}")
         )
     )
-    assert done[1]["counts"] == {"recipients": 1, "sent": 1, "failed": 0, "skipped": 0, "pending": 0}
+    assert done[1]["counts"] == {
+        "recipients": 1,
+        "sent": 1,
+        "failed": 0,
+        "skipped": 0,
+        "held": 0,
+        "delivered_later": 0,
+        "pending": 0,
+    }
 
     # When they send STOP
     assert send(stack, 3, "STOP") == 200

@@ -398,7 +398,15 @@ def test_a_broadcast_for_now_is_scheduled_and_handed_to_fanout_at_once(stack, pu
     assert broadcast["status"] == "scheduled"
     assert broadcast["id"].startswith("b_")
     assert (broadcast["text"], broadcast["topics"]) == (body["text"], [])
-    assert broadcast["counts"] == {"recipients": 0, "sent": 0, "failed": 0, "skipped": 0, "pending": 0}
+    assert broadcast["counts"] == {
+        "recipients": 0,
+        "sent": 0,
+        "failed": 0,
+        "skipped": 0,
+        "held": 0,
+        "delivered_later": 0,
+        "pending": 0,
+    }
     assert broadcast["fanout_complete"] is False
     assert datetime.fromisoformat(broadcast["send_at"]) == datetime.fromisoformat(broadcast["created_at"])
     assert stack.depth("FanoutQueue") == 1
@@ -691,7 +699,15 @@ def test_a_broadcast_can_be_read_with_its_counts(stack, publisher):
     # Then it is the same broadcast, with its delivery counts
     assert status == 200
     assert body == created
-    assert body["counts"] == {"recipients": 0, "sent": 0, "failed": 0, "skipped": 0, "pending": 0}
+    assert body["counts"] == {
+        "recipients": 0,
+        "sent": 0,
+        "failed": 0,
+        "skipped": 0,
+        "held": 0,
+        "delivered_later": 0,
+        "pending": 0,
+    }
 
 
 def test_a_broadcast_being_delivered_shows_its_progress(stack, publisher):
@@ -707,7 +723,15 @@ def test_a_broadcast_being_delivered_shows_its_progress(stack, publisher):
 
     # Then it is sending, with its counts and what is still pending
     assert (status, body["status"], body["fanout_complete"]) == (200, "sending", False)
-    assert body["counts"] == {"recipients": 5, "sent": 1, "failed": 1, "skipped": 1, "pending": 2}
+    assert body["counts"] == {
+        "recipients": 5,
+        "sent": 1,
+        "failed": 1,
+        "skipped": 1,
+        "held": 0,
+        "delivered_later": 0,
+        "pending": 2,
+    }
 
 
 @pytest.mark.parametrize("broadcast_id", ["b_0123456789abcdef", "nothing", "BROADCAST"])

@@ -295,11 +295,19 @@ def test_a_scheduled_broadcast_waits_for_its_time_and_the_dispatcher_starts_it(s
     assert stack.depth("FanoutQueue") == 0
 
     # When the scheduler ticks today
-    assert invoke("DispatcherFunction", {"source": "aws.events"}) == {"dispatched": 0, "resumed": 0}
+    assert invoke("DispatcherFunction", {"source": "aws.events"}) == {
+        "dispatched": 0,
+        "resumed": 0,
+        "releases": 0,
+    }
 
     # Then nothing happens; and when it ticks after send_at, the broadcast goes out
     clock.move_to(tomorrow + timedelta(seconds=1))
-    assert invoke("DispatcherFunction", {"source": "aws.events"}) == {"dispatched": 1, "resumed": 0}
+    assert invoke("DispatcherFunction", {"source": "aws.events"}) == {
+        "dispatched": 1,
+        "resumed": 0,
+        "releases": 0,
+    }
     deliver_everything(stack)
     assert set(received(stack)) == {person.primary.address}
     assert get_broadcast(dependencies.broadcast_store(), broadcast_id).status == "sent"
@@ -330,6 +338,7 @@ def sending(stack, **overrides) -> Sending:
         "messenger": dependencies.telegram_bot(),
         "pacer": TokenBucket(1000),
         "deliveries": dependencies.delivery_queue(),
+        "held": dependencies.held_store(),
         **overrides,
     }
     return Sending(**values)

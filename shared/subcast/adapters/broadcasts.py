@@ -33,7 +33,7 @@ from subcast.domain.broadcast import Broadcast, BroadcastStatus, DeliveryCounts
 DUE_BROADCAST = "broadcast"
 IDEMPOTENCY_TTL = timedelta(hours=24)
 DELIVERY_TTL = timedelta(days=35)
-COUNTERS = ("recipients", "sent", "failed", "skipped", "settled")
+COUNTERS = ("recipients", "sent", "failed", "skipped", "held", "delivered_later", "settled")
 
 
 class IdempotencyConflict(Exception):
@@ -290,15 +290,30 @@ class BroadcastStore:
             return Claim(taken=False, state=old.get("state"), job_id=old.get("job_id"))
         return Claim(taken=True)
 
-    def settle(self, broadcast_id: str, subscriber_id: str, state: str, reason: str | None = None) -> None:
-        """Record the end of one recipient's delivery: sent, failed (with a reason) ..."""
-        self.dynamodb.update_item(
-            TableName=self.table,
-            Key=_delivery_key(broadcast_id, subscriber_id),
-            UpdateExpression="SET #state = :state, reason = :reason REMOVE lease_until",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues=to_item({":state": state, ":reason": reason or ""}),
-        )
+    def settle(
+        self,
+        broadcast_id: str,
+        subscriber_id: str,
+        state: str,
+        reason: str | None = None,
+        *,
+        together_with: dict[str, Any] | None = None,
+    ) -> None:
+        """Record the end of one recipient's delivery: sent, failed, skipped or held (with a reason).
+
+        ``together_with`` is one more transaction item written atomically with it (a held snippet).
+        """
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": _delivery_key(broadcast_id, subscriber_id),
+            "UpdateExpression": "SET #state = :state, reason = :reason REMOVE lease_until",
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": to_item({":state": state, ":reason": reason or ""}),
+        }
+        if together_with is None:
+            self.dynamodb.update_item(**update)
+        else:
+            self.dynamodb.transact_write_items(TransactItems=[{"Update": update}, together_with])
 
     def release(self, broadcast_id: str, subscriber_id: str) -> None:
         """Give a claimed recipient back (the send did not happen), so a retry may take it at once."""
@@ -312,7 +327,7 @@ class BroadcastStore:
 
     def record_job(self, broadcast_id: str, job_id: str, tally: dict[str, int], now: datetime) -> bool:
         """Add one job's tally to the broadcast's counters, exactly once per job id."""
-        counts = {f":{name}": tally.get(name, 0) for name in ("sent", "failed", "skipped")}
+        counts = {f":{name}": tally.get(name, 0) for name in ("sent", "failed", "skipped", "held")}
         counts[":settled"] = sum(counts.values())
         writes: list[dict[str, Any]] = [
             {
@@ -335,7 +350,7 @@ class BroadcastStore:
                     "TableName": self.table,
                     "Key": _broadcast_key(broadcast_id),
                     "UpdateExpression": (
-                        "ADD sent :sent, failed :failed, skipped :skipped, settled :settled"
+                        "ADD sent :sent, failed :failed, skipped :skipped, held :held, settled :settled"
                     ),
                     "ExpressionAttributeValues": to_item(counts),
                 }

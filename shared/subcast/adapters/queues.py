@@ -9,7 +9,7 @@ from dataclasses import asdict
 from typing import Any
 
 from subcast.adapters.aws import client
-from subcast.domain.broadcast import DeliveryJob
+from subcast.domain.broadcast import DeliveryJob, ReleaseJob
 from subcast.domain.conversation import Inbound, InboundKind
 from subcast.domain.subscriber import Channel
 
@@ -70,7 +70,7 @@ class DeliveryQueue:
         self.url = url
         self.sqs = client("sqs")
 
-    def send(self, jobs: list[DeliveryJob]) -> int:
+    def send(self, jobs: list[DeliveryJob] | list[ReleaseJob]) -> int:
         """Enqueue jobs ten to a request; returns the number of SQS requests made."""
         requests = 0
         for start in range(0, len(jobs), 10):

@@ -34,6 +34,8 @@ from subcast.domain.subscriber import (
 INBOUND_MARKER_TTL = timedelta(days=8)
 DUE_RESUME = "resume"
 INBOX_TTL = timedelta(days=365)
+#: Items under a subscriber that erasure removes (see ``held`` for HOLD# and CAP#).
+ERASED_PREFIXES = ("INBOX#", "HOLD#", "CAP#")
 
 
 class StaleSubscriber(Exception):
@@ -146,9 +148,12 @@ class SubscriberStore:
         return sorted(records, key=lambda record: record.requested_at)
 
     def inbox_of(self, subscriber_id: str) -> list[dict[str, Any]]:
+        return self._items_under(subscriber_id, "INBOX#")
+
+    def _items_under(self, subscriber_id: str, prefix: str) -> list[dict[str, Any]]:
         items = self._query_all(
-            KeyConditionExpression="pk = :pk AND begins_with(sk, :inbox)",
-            ExpressionAttributeValues=to_item({":pk": f"SUB#{subscriber_id}", ":inbox": "INBOX#"}),
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :prefix)",
+            ExpressionAttributeValues=to_item({":pk": f"SUB#{subscriber_id}", ":prefix": prefix}),
             ConsistentRead=True,
         )
         return [from_item(item) for item in items]
@@ -164,14 +169,24 @@ class SubscriberStore:
                 {name: entry.get(name) for name in ("kind", "text", "received_at")}
                 for entry in self.inbox_of(subscriber.subscriber_id)
             ],
+            "held_for_later": [
+                {name: entry.get(name) for name in ("broadcast_id", "reason", "release_at")}
+                for entry in self._items_under(subscriber.subscriber_id, "HOLD#")
+            ],
         }
 
-    def erase_inbox(self, subscriber_id: str) -> None:
-        """Delete what a subscriber wrote to the publisher (idempotent: run again after a crash)."""
-        keys = [
-            {"pk": {"S": f"SUB#{subscriber_id}"}, "sk": {"S": entry["sk"]}}
-            for entry in self.inbox_of(subscriber_id)
-        ]
+    def erase_personal_items(self, subscriber_id: str) -> None:
+        """Delete what a subscriber wrote to the publisher, their held snippets and cap counters.
+
+        Idempotent: run again after a crash. The profile (tombstone) and consent records stay.
+        """
+        items = self._query_all(
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues=to_item({":pk": f"SUB#{subscriber_id}"}),
+            ProjectionExpression="pk, sk",
+            ConsistentRead=True,
+        )
+        keys = [item for item in items if item["sk"]["S"].startswith(ERASED_PREFIXES)]
         for start in range(0, len(keys), 25):
             request = {self.table: [{"DeleteRequest": {"Key": key}} for key in keys[start : start + 25]]}
             while request:

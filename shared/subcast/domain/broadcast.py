@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -34,6 +35,27 @@ def _slug(value: str) -> str:
 
 TopicSlug = Annotated[str, AfterValidator(_slug)]
 
+ATTRIBUTE_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
+MAX_ATTRIBUTES = 20
+MAX_ATTRIBUTE_TEXT = 100
+
+
+def _attributes(values: dict[str, float | str]) -> dict[str, float | str]:
+    """What subscriber alerts compare against (``ALERT energie kwh > 300``): names as alerts write them."""
+    if len(values) > MAX_ATTRIBUTES:
+        raise ValueError(f"at most {MAX_ATTRIBUTES} attributes")
+    for name, value in values.items():
+        if not ATTRIBUTE_NAME.fullmatch(name):
+            raise ValueError(f"attribute name {name[:40]!r}: 1-32 characters of a-z, 0-9 and '_'")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"attribute {name}: a number must be finite")
+        if isinstance(value, str) and not 0 < len(value) <= MAX_ATTRIBUTE_TEXT:
+            raise ValueError(f"attribute {name}: a text value is 1-{MAX_ATTRIBUTE_TEXT} characters")
+    return values
+
+
+Attributes = Annotated[dict[str, float | str], AfterValidator(_attributes)]
+
 
 class TopicRequest(BaseModel):
     """What a publisher sends to create a topic."""
@@ -59,6 +81,15 @@ class BroadcastRequest(BaseModel):
     text: str
     topics: list[TopicSlug] = Field(default_factory=list, max_length=20)
     send_at: AwareDatetime | None = None
+    attributes: Attributes = Field(default_factory=dict)
+
+    @field_validator("attributes", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: object) -> object:
+        # JSON true would otherwise pass as the number 1.
+        if isinstance(value, dict) and any(isinstance(item, bool) for item in value.values()):
+            raise ValueError("attribute values are numbers or text, not true/false")
+        return value
 
     @field_validator("send_at", mode="before")
     @classmethod
@@ -91,10 +122,12 @@ class DeliveryCounts(BaseModel):
     sent: int = 0
     failed: int = 0
     skipped: int = 0  # no longer eligible at send time, or the broadcast was cancelled
+    held: int = 0  # held for the subscriber's quiet hours or digest (settled: sent later)
+    delivered_later: int = 0  # of those held, sent when the quiet hours ended or in the digest
 
     @property
     def done(self) -> int:
-        return self.sent + self.failed + self.skipped
+        return self.sent + self.failed + self.skipped + self.held
 
 
 class Broadcast(BaseModel):
@@ -107,6 +140,7 @@ class Broadcast(BaseModel):
     status: BroadcastStatus
     created_at: datetime
     created_by: str  # api key id
+    attributes: dict[str, float | str] = Field(default_factory=dict)
     counts: DeliveryCounts = Field(default_factory=DeliveryCounts)
     fanout_done: bool = False
 
@@ -148,3 +182,9 @@ def job_id(broadcast_id: str, subscriber_ids: list[str]) -> str:
     """Deterministic: the same recipients of the same broadcast are the same job, however often enqueued."""
     digest = hashlib.sha256("\n".join([broadcast_id, *sorted(subscriber_ids)]).encode()).hexdigest()
     return digest[:24]
+
+
+class ReleaseJob(BaseModel):
+    """One SQS message for the sender: subscribers whose held snippets (quiet hours, digest) are due."""
+
+    release: list[str] = Field(min_length=1, max_length=JOB_SIZE)

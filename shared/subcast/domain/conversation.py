@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from subcast.domain.commands import Command, Intent
+from subcast.domain.delivery_settings import alerts_text, cap_text, digest_text, filters_text, quiet_text
 from subcast.domain.messages import Language, language_from_client, render
 from subcast.domain.privacy import PRIVACY_INTENTS, privacy_request
 from subcast.domain.settings import SETTINGS_INTENTS, change_setting, local_moment, topics_text
@@ -228,6 +229,11 @@ def status_text(subscriber: Subscriber, brand: Brand, known_topics: dict[str, st
         brand=brand.name,
         state=state,
         topics=topics_text(subscriber, known_topics),
+        digest=digest_text(subscriber.digest, language),
+        quiet=quiet_text(subscriber),
+        cap=cap_text(subscriber),
+        filters=filters_text(subscriber.filters, language),
+        alerts=alerts_text(subscriber.alerts, language).replace("\n", "; "),
         language=render("language.name", language),
         timezone=subscriber.zone.key,
     )

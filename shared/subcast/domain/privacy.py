@@ -41,15 +41,15 @@ def privacy_request(
         return None, export_messages(subscriber, export or {}, brand_name), False
     if command.argument.split()[:1] != ["confirm"]:
         return None, (render("delete.confirm_question", language, brand=brand_name),), False
-    tombstone = subscriber.model_copy(
-        update={
-            "state": SubscriberState.ERASED,
-            "state_since": now,
-            "addresses": (),
-            "topics": None,
-            "timezone": None,
-            "paused_until": None,
-            "last_hint_at": None,
-        }
+    # Built afresh rather than copied, so a setting added later can never survive erasure.
+    tombstone = Subscriber(
+        subscriber_id=subscriber.subscriber_id,
+        state=SubscriberState.ERASED,
+        addresses=(),
+        language=subscriber.language,
+        created_at=subscriber.created_at,
+        state_since=now,
+        consent_id=subscriber.consent_id,
+        version=subscriber.version,
     )
     return tombstone, (render("delete.done", language, brand=brand_name),), True

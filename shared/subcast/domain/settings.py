@@ -1,4 +1,5 @@
-"""Commands that change a subscriber's own settings: PAUSE, RESUME, LANG, TZ, TOPICS.
+"""Commands that change a subscriber's own settings: PAUSE, RESUME, LANG, TZ, TOPICS, and (through
+``delivery_settings``) QUIET, DIGEST, LIMIT, FILTER and ALERT.
 
 Pure: each returns the changed subscriber (or None when nothing changes) and
 the one reply, in the subscriber's language (the new one, after LANG).
@@ -10,11 +11,15 @@ from datetime import datetime
 
 from subcast.domain.arguments import ArgumentError, parse_pause, parse_timezone
 from subcast.domain.commands import Command, Intent
+from subcast.domain.delivery_settings import DELIVERY_INTENTS, change_delivery_setting
 from subcast.domain.messages import Language, render
 from subcast.domain.preferences import parse_language, parse_topics
 from subcast.domain.subscriber import Subscriber, SubscriberState
 
-SETTINGS_INTENTS = frozenset({Intent.PAUSE, Intent.RESUME, Intent.LANGUAGE, Intent.TIMEZONE, Intent.TOPICS})
+SETTINGS_INTENTS = (
+    frozenset({Intent.PAUSE, Intent.RESUME, Intent.LANGUAGE, Intent.TIMEZONE, Intent.TOPICS})
+    | DELIVERY_INTENTS
+)
 
 
 def local_moment(subscriber: Subscriber, moment: datetime) -> str:
@@ -52,6 +57,8 @@ def _change(
     command: Command, subscriber: Subscriber, now: datetime, known_topics: dict[str, str]
 ) -> tuple[Subscriber | None, str, dict[str, object]]:
     intent, argument = command.intent, command.argument
+    if intent in DELIVERY_INTENTS:
+        return change_delivery_setting(command, subscriber, known_topics)
     if intent is Intent.PAUSE:
         if subscriber.state not in (SubscriberState.ACTIVE, SubscriberState.PAUSED):
             return None, "pause.not_active", {}

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict
 
 from subcast.domain.messages import Language
+from subcast.domain.preferences import Alert, Digest, Filters, FrequencyCap, QuietHours
 
 #: Until a subscriber names a timezone (TZ), it is guessed from their language.
 DEFAULT_ZONES = {Language.DE: "Europe/Berlin"}
@@ -56,6 +57,11 @@ class Subscriber(BaseModel):
     topics: tuple[str, ...] | None = None  # None: every topic (until they choose)
     timezone: str | None = None  # IANA name; None: guessed from the language (see ``zone``)
     paused_until: datetime | None = None  # while paused: when the pause ends by itself
+    quiet_hours: QuietHours | None = None  # nothing arrives in this local window; held until it ends
+    digest: Digest | None = None  # None: snippets one by one
+    cap: FrequencyCap | None = None  # at most this many broadcast messages per local day or week
+    filters: Filters = Filters()
+    alerts: tuple[Alert, ...] = ()
     last_hint_at: datetime | None = None  # the "send HELP" hint is rate-limited
     created_at: datetime
     state_since: datetime

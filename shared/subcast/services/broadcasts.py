@@ -61,6 +61,7 @@ def create_broadcast(
         broadcast_id=f"b_{secrets.token_hex(8)}",
         text=request.text,
         topics=tuple(dict.fromkeys(request.topics)),
+        attributes=request.attributes,
         send_at=send_at,
         status=BroadcastStatus.SCHEDULED,
         created_at=moment,

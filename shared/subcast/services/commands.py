@@ -67,7 +67,7 @@ def handle_inbound(
             export=export,
         )
         if outcome.erase and subscriber is not None:
-            store.erase_inbox(subscriber.subscriber_id)  # before the transaction; idempotent
+            store.erase_personal_items(subscriber.subscriber_id)  # before the transaction; idempotent
         replies = tuple(OutboxReply(inbound.channel, inbound.address, text) for text in outcome.replies)
         try:
             store.apply(inbound, outcome, subscriber, replies, address_hash)

@@ -21,11 +21,13 @@ from subcast.adapters.channels import (
     RecipientUnreachable,
     TemporaryFailure,
 )
+from subcast.adapters.held import HeldSnippet, HeldStore
 from subcast.adapters.pacing import TokenBucket
 from subcast.adapters.queues import DeliveryQueue
 from subcast.adapters.subscribers import SubscriberStore
 from subcast.clock import now
-from subcast.domain.broadcast import Broadcast, BroadcastStatus, DeliveryJob, job_id, reaches
+from subcast.domain.broadcast import Broadcast, DeliveryJob, job_id
+from subcast.domain.delivery_rules import Action, judge
 from subcast.domain.subscriber import Subscriber
 
 logger = Logger(child=True)
@@ -50,6 +52,8 @@ class Sending:
     messenger: MessengerChannel
     pacer: TokenBucket
     deliveries: DeliveryQueue
+    held: HeldStore
+    brand_name: str = ""
     out_of_time: Callable[[], bool] = lambda: False
     sleep: Callable[[float], None] = time.sleep
 
@@ -95,19 +99,17 @@ def deliver_job(job: DeliveryJob, sending: Sending) -> Counter[str]:
             continue
         # Read just before sending: someone who sent STOP a moment ago gets nothing.
         subscriber = sending.subscribers.get(subscriber_id)
-        outcome, reason = _deliver_one(broadcast, subscriber, sending)
+        outcome, reason, hold = _deliver_one(broadcast, subscriber, sending)
         if outcome in ("retry", "abort"):
             store.release(job.broadcast_id, subscriber_id)
             if outcome == "abort":
                 raise JobIncomplete(f"job {job.job_id} stopped: {reason}")
             incomplete += 1
             continue
-        store.settle(job.broadcast_id, subscriber_id, outcome, reason)
+        together_with = sending.held.hold_write(hold) if hold else None
+        store.settle(job.broadcast_id, subscriber_id, outcome, reason, together_with=together_with)
         if reason == "unreachable" and subscriber is not None:
-            primary = subscriber.primary
-            sending.subscribers.set_reachable(
-                subscriber_id, primary.channel, primary.address, False, expected_version=subscriber.version
-            )
+            mark_unreachable(subscriber, sending)
         tally[outcome] += 1
     if incomplete:
         raise JobIncomplete(f"{incomplete} recipients of job {job.job_id} are not settled yet")
@@ -115,21 +117,52 @@ def deliver_job(job: DeliveryJob, sending: Sending) -> Counter[str]:
     return tally
 
 
+def mark_unreachable(subscriber: Subscriber, sending: Sending) -> None:
+    primary = subscriber.primary
+    sending.subscribers.set_reachable(
+        subscriber.subscriber_id, primary.channel, primary.address, False, expected_version=subscriber.version
+    )
+
+
 def _deliver_one(
     broadcast: Broadcast, subscriber: Subscriber | None, sending: Sending
-) -> tuple[str, str | None]:
-    """("sent"|"failed"|"skipped"|"retry"|"abort", reason) for one claimed recipient."""
-    if broadcast.status is BroadcastStatus.CANCELLED:
-        return "skipped", "cancelled"
-    if subscriber is None or not subscriber.receives_broadcasts:
-        return "skipped", "not_active"
-    if not reaches(broadcast.topics, subscriber.topics):
-        return "skipped", "topics"
+) -> tuple[str, str | None, HeldSnippet | None]:
+    """(outcome, reason, snippet to hold) for one claimed recipient.
+
+    Outcomes: sent, failed, skipped, held, or retry/abort (the claim is given back).
+    """
+    moment = now()
+    verdict = judge(broadcast, subscriber, moment)
+    if verdict.action is Action.SKIP or subscriber is None:
+        return "skipped", verdict.reason, None
+    cap, period = subscriber.cap, verdict.cap_period
+    if (
+        cap is not None
+        and period is not None
+        and not sending.held.count_against_cap(
+            subscriber.subscriber_id, period, broadcast.broadcast_id, cap.count, moment
+        )
+    ):
+        return "skipped", "cap", None
+    if verdict.action is Action.HOLD:
+        assert verdict.reason is not None and verdict.release_at is not None
+        hold = HeldSnippet(
+            subscriber.subscriber_id, broadcast.broadcast_id, verdict.reason, verdict.release_at
+        )
+        return "held", verdict.reason, hold
+    outcome, reason = send_text(subscriber.primary.address, broadcast.text, sending)
+    if outcome in ("retry", "abort") and cap is not None and period is not None:
+        sending.held.uncount(subscriber.subscriber_id, period, broadcast.broadcast_id)
+    return outcome, reason, None
+
+
+def send_text(address: str, text: str, sending: Sending) -> tuple[str, str | None]:
+    """Send one message within the provider's pace: ("sent"|"failed"|"retry"|"abort", reason)."""
     waited = 0.0
     for attempt in range(TEMPORARY_RETRIES + 1):
         sending.pacer.acquire()
         try:
-            sending.messenger.send_text(subscriber.primary.address, broadcast.text)
+            sending.messenger.send_text(address, text)
             return "sent", None
         except RateLimited as limited:
             sending.pacer.pause(limited.retry_after)
@@ -145,7 +178,7 @@ def _deliver_one(
             logger.error("provider refuses our credential or endpoint", extra={"error": str(error)})
             return "abort", "misconfigured"
         except PermanentFailure as error:
-            logger.error("broadcast rejected by the provider", extra={"error": str(error)})
+            logger.error("message rejected by the provider", extra={"error": str(error)})
             return "failed", "rejected"
         except TemporaryFailure:
             if attempt == TEMPORARY_RETRIES:

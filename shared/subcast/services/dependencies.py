@@ -8,6 +8,7 @@ from functools import cache
 
 from subcast.adapters.audience import AudienceReader
 from subcast.adapters.broadcasts import BroadcastStore
+from subcast.adapters.held import HeldStore
 from subcast.adapters.listing import SubscriberListing
 from subcast.adapters.publishing import PublishingStore
 from subcast.adapters.queues import CommandQueue, DeliveryQueue, FanoutQueue
@@ -25,6 +26,11 @@ def subscriber_store() -> SubscriberStore:
 @cache
 def broadcast_store() -> BroadcastStore:
     return BroadcastStore(settings().table_name)
+
+
+@cache
+def held_store() -> HeldStore:
+    return HeldStore(settings().table_name)
 
 
 @cache
@@ -84,6 +90,7 @@ def reset() -> None:
     for factory in (
         subscriber_store,
         broadcast_store,
+        held_store,
         publishing_store,
         subscriber_listing,
         audience_reader,

@@ -1,11 +1,14 @@
-"""The scheduler tick: hand broadcasts whose moment has come to fan-out, and end pauses that are over."""
+"""The scheduler tick: hand broadcasts whose moment has come to fan-out, end pauses that are over,
+and queue the release of snippets held for quiet hours or digests."""
 
 from __future__ import annotations
 
 from subcast.adapters.broadcasts import BroadcastStore
-from subcast.adapters.queues import FanoutQueue
+from subcast.adapters.held import HeldStore
+from subcast.adapters.queues import DeliveryQueue, FanoutQueue
 from subcast.adapters.subscribers import SubscriberStore
 from subcast.clock import now
+from subcast.domain.broadcast import JOB_SIZE, ReleaseJob
 from subcast.domain.settings import resume
 from subcast.domain.subscriber import SubscriberState
 
@@ -35,3 +38,15 @@ def end_pauses(*, store: SubscriberStore) -> int:
         if store.replace(subscriber, resume(subscriber, moment)):
             resumed += 1
     return resumed
+
+
+def queue_releases(*, held: HeldStore, deliveries: DeliveryQueue) -> int:
+    """Queue release jobs for every subscriber with held snippets due; returns how many subscribers."""
+    subscribers = held.due_subscribers(now())
+    jobs = [
+        ReleaseJob(release=subscribers[start : start + JOB_SIZE])
+        for start in range(0, len(subscribers), JOB_SIZE)
+    ]
+    if jobs:
+        deliveries.send(jobs)
+    return len(subscribers)
