@@ -7,6 +7,7 @@ Foundation figures:
   figure as a ratio against the floor measured in the same run on the same
   moto: one FIFO send + receive + delete and the DynamoDB reads and the
   transaction a command cannot avoid, plus one sendMessage to the test server.
+- parser throughput (bench/parser.py, alone: `python -m bench.parser` or `--only parser`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import uuid
 
 import boto3
 
+from bench import parser as parser_bench
 from infra.fakes.telegram import FakeBotApi, running
 from infra.fakes.updates import message_update
 from infra.local import process
@@ -91,7 +93,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--status-messages", type=int, default=20)
+    parser.add_argument("--only", choices=("stack", "parser"), help="run one section (default: both)")
     args = parser.parse_args()
+    if args.only == "parser":
+        print(parser_bench.report(parser_bench.measure()))
+        return
 
     with running(TOKEN) as bot:
         stack = process.start(
@@ -130,6 +136,8 @@ def main() -> None:
     print(f"{label:<44}median {median * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms")
     print(f"floor (same moto + Bot API, minimum calls): median {floor * 1000:.0f} ms")
     print(f"reply latency / floor:                      {median / floor:.2f}")
+    if args.only is None:
+        print(parser_bench.report(parser_bench.measure()))
 
 
 if __name__ == "__main__":
