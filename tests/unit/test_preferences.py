@@ -74,6 +74,9 @@ def is_number(text: str) -> bool:
         ("QUIET 9-17", time(9, 0), time(17, 0)),
         ("QUIET 22-24", time(22, 0), time(0, 0)),
         ("RUHE 0-6", time(0, 0), time(6, 0)),
+        ("RUHE 22 Uhr bis 7 Uhr", time(22, 0), time(7, 0)),
+        ("QUIET 22 Uhr - 7 Uhr", time(22, 0), time(7, 0)),
+        ("RUHE 22-7 Uhr", time(22, 0), time(7, 0)),
     ],
 )
 def test_quiet_window(message: str, start: time, end: time) -> None:
@@ -193,6 +196,8 @@ def test_quiet_render_round_trips(start: time, end: time) -> None:
         ("ZUSAMMENFASSUNG woechentlich Mittwoch", Digest(DigestMode.WEEKLY, time(8, 0), 2)),
         ("DIGEST weekly sa 10", Digest(DigestMode.WEEKLY, time(10, 0), 5)),
         ("DIGEST weekly Dienstag", Digest(DigestMode.WEEKLY, time(8, 0), 1)),
+        ("ZUSAMMENFASSUNG täglich 8 Uhr", Digest(DigestMode.DAILY, time(8, 0))),
+        ("Zusammenfassung wöchentlich 18 Uhr so", Digest(DigestMode.WEEKLY, time(18, 0), 6)),
     ],
 )
 def test_digest(message: str, digest: Digest) -> None:
@@ -971,3 +976,19 @@ def test_parsers_raise_only_argument_errors_on_near_misses(text: str) -> None:
                 assert 1 <= result.count <= 100
             if isinstance(result, QuietHours):
                 assert result.start != result.end
+
+
+@pytest.mark.parametrize("value", ["1.000", "1,000", "12.500", "1.000.000"])
+def test_alert_asks_about_a_number_with_a_thousands_separator(value: str) -> None:
+    # Given a threshold that is a thousand in German and one (or twelve and a half) in English
+    argument = argument_of(f"ALERT energie kwh >= {value}", Intent.ALERT)
+
+    # Then it is refused with a question rather than guessed
+    assert error_key(parse_alert, argument) == "alert.ambiguous_number"
+
+
+@pytest.mark.parametrize(
+    ("value", "number"), [("0,250", 0.25), ("1.5", 1.5), ("1000", 1000.0), ("10,5", 10.5)]
+)
+def test_alert_reads_decimals_in_either_spelling(value: str, number: float) -> None:
+    assert parse_alert(argument_of(f"ALERT energie kwh > {value}", Intent.ALERT)).value == number

@@ -42,9 +42,12 @@ class QuietHours:
 _WINDOW = re.compile(rf"^{CLOCK} ?(?:-|\u2013|to|bis) ?{CLOCK}$")  # hyphen or en dash
 
 
+_UHR = re.compile(r" ?uhr\b")  # German "o'clock": 22 Uhr, 22Uhr
+
+
 def parse_quiet(argument: str) -> QuietHours | None:
-    """``22:00-07:00``, ``22-7``, ``22.30 bis 6``; ``off`` (None)."""
-    text = " ".join(argument.split())
+    """``22:00-07:00``, ``22-7``, ``22.30 bis 6``, ``22 Uhr bis 7 Uhr``; ``off`` (None)."""
+    text = _UHR.sub("", " ".join(argument.split()))
     if text in OFF_WORDS:
         return None
     window = _WINDOW.match(text)
@@ -88,7 +91,7 @@ WEEKDAYS = {
 
 def parse_digest(argument: str) -> Digest:
     """``off``, ``daily [HH:MM]``, ``weekly [HH:MM] [weekday]`` (in either order after the mode)."""
-    words = argument.replace(",", " ").split()
+    words = _UHR.sub("", argument).replace(",", " ").split()
     if not words:
         raise ArgumentError("digest.invalid")
     if words[0] in OFF_WORDS:
@@ -103,7 +106,7 @@ def parse_digest(argument: str) -> Digest:
         if word in WEEKDAYS and mode is DigestMode.WEEKLY:
             weekday = WEEKDAYS[word]
         else:
-            at = parse_time_of_day(word.removesuffix("uhr"))
+            at = parse_time_of_day(word)
     return Digest(mode, at, weekday)
 
 
@@ -204,6 +207,7 @@ def apply_filter_change(filters: Filters, argument: str) -> Filters:
 
 # ------------------------------------------------------------------ alerts
 OPERATORS = ("<=", ">=", "!=", "<", ">", "=")
+_GROUPED_THOUSANDS = re.compile(r"^[1-9]\d{0,2}(?:[.,]\d{3})+$")
 _ALERT = re.compile(r"^([a-z0-9][a-z0-9-]{0,31}) ([a-z0-9_]{1,32}) ?(<=|>=|!=|<|>|=) ?(\S{1,40})$")
 
 
@@ -256,6 +260,9 @@ def parse_alert(argument: str) -> Alert:
     if not match:
         raise ArgumentError("alert.invalid")
     topic, field, operator, raw = match.groups()
+    if _GROUPED_THOUSANDS.match(raw):
+        # 1.000 is a thousand in German and one in English: ask rather than guess.
+        raise ArgumentError("alert.ambiguous_number", value=raw)
     try:
         number = float(raw.replace(",", "."))
         if not math.isfinite(number):
