@@ -16,6 +16,7 @@ from subcast.services.dependencies import (
     brand,
     hash_address,
     publishing_store,
+    referral_programme,
     subscriber_store,
     telegram_bot,
 )
@@ -41,6 +42,7 @@ def record_handler(record: SQSRecord) -> None:
             brand=brand(),
             address_hash=hash_address(inbound.channel.value, inbound.address),
             topics=lambda: {topic.slug: topic.name for topic in publishing_store().topics()},
+            referrals=referral_programme(),
         )
     except RepliesPending:
         attempt = int(record.attributes.approximate_receive_count or 1)

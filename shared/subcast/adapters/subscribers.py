@@ -21,6 +21,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from subcast.adapters.aws import cancellation_reasons, client, from_item, is_conditional_failure, to_item
+from subcast.adapters.referrals import credit_write
 from subcast.domain.conversation import Inbound, Outcome
 from subcast.domain.subscriber import (
     Channel,
@@ -314,6 +315,8 @@ class SubscriberStore:
             )
         if outcome.inbox is not None:
             writes.append({"Put": {"TableName": self.table, "Item": inbox_item(outcome.inbox)}})
+        if outcome.credit_referral is not None and outcome.subscriber is not None:
+            writes.append(credit_write(self.table, outcome.credit_referral, outcome.subscriber.subscriber_id))
         if outcome.consent is not None:
             consent = outcome.consent
             item = {

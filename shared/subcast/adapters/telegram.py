@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import urllib3
@@ -115,6 +116,13 @@ class TelegramBot:
     def __init__(self, api_base: str, token: str, http: urllib3.PoolManager | None = None) -> None:
         self._url = f"{api_base.rstrip('/')}/bot{token}"
         self._http = http or _pool()
+
+    @staticmethod
+    @cache
+    def username_of(api_base: str, token: str) -> str:
+        """The bot's username (getMe), once per process and token."""
+        me = TelegramBot(api_base, token)._call("getMe", {})
+        return str(me["username"])
 
     def send_text(self, address: str, text: str) -> str:
         result = self._call("sendMessage", {"chat_id": address, "text": text})

@@ -21,6 +21,7 @@ from subcast.domain.commands import Command, Intent
 from subcast.domain.delivery_settings import alerts_text, cap_text, digest_text, filters_text, quiet_text
 from subcast.domain.messages import Language, language_from_client, render
 from subcast.domain.privacy import PRIVACY_INTENTS, privacy_request
+from subcast.domain.referrals import Referrals, referral_in
 from subcast.domain.settings import SETTINGS_INTENTS, change_setting, local_moment, topics_text
 from subcast.domain.subscriber import (
     Channel,
@@ -65,6 +66,7 @@ class Outcome:
     replies: tuple[str, ...] = field(default=())
     inbox: InboxEntry | None = None  # kept for the publisher
     erase: bool = False  # remove every personal item (DELETE CONFIRM); ``subscriber`` is the tombstone
+    credit_referral: str | None = None  # the referral code this confirmation is credited to
 
 
 #: At most one "send HELP" hint per subscriber in this time.
@@ -84,6 +86,7 @@ def decide(
     new_id: Callable[[], str],
     known_topics: dict[str, str] | None = None,
     export: dict[str, Any] | None = None,
+    referrals: Referrals | None = None,
 ) -> Outcome:
     """The effect of one inbound event on one (possibly unknown) person at the moment ``now``."""
     if inbound.kind is not InboundKind.MESSAGE:
@@ -152,7 +155,12 @@ def decide(
                 update={"confirmed_at": now, "confirm_message_id": inbound.message_id}
             )
             active = subscriber.model_copy(update={"state": SubscriberState.ACTIVE, "state_since": now})
-            return Outcome(subscriber=active, consent=confirmed, replies=(say("optin.welcome"),))
+            return Outcome(
+                subscriber=active,
+                consent=confirmed,
+                replies=(say("optin.welcome"),),
+                credit_referral=referral_in(consent.source),
+            )
         if state in (SubscriberState.ACTIVE, SubscriberState.PAUSED):
             return Outcome(subscriber=reached_again, replies=(say("subscribe.already"),))
         return Outcome(subscriber=reached_again, replies=(say("optin.nothing_to_confirm"),))
@@ -161,7 +169,8 @@ def decide(
         if subscriber is None or state is SubscriberState.ERASED:
             return Outcome(replies=(say("status.not_subscribed"),))
         return Outcome(
-            subscriber=reached_again, replies=(status_text(subscriber, brand, known_topics or {}),)
+            subscriber=reached_again,
+            replies=(status_text(subscriber, brand, known_topics or {}, referrals),),
         )
 
     if intent in SETTINGS_INTENTS:
@@ -210,10 +219,22 @@ def decide(
             return Outcome(subscriber=reached_again, inbox=entry)  # kept, but no second hint this hour
         hinted = subscriber.model_copy(update={"last_hint_at": now})
         return Outcome(subscriber=hinted, replies=(say("unknown.hint"),), inbox=entry)
+    if intent is Intent.REFER:
+        subscribed = state in (SubscriberState.ACTIVE, SubscriberState.PAUSED)
+        if not subscribed or referrals is None:
+            return Outcome(subscriber=reached_again, replies=(say("refer.not_subscribed"),))
+        return Outcome(
+            subscriber=reached_again,
+            replies=(say("refer.link", link=referrals.link, joined=referrals.joined),),
+        )
+    if intent is Intent.UPGRADE:
+        return Outcome(subscriber=reached_again, replies=(say("upgrade.no_plan"),))
     return Outcome(subscriber=reached_again, replies=(say("command.not_yet"),))
 
 
-def status_text(subscriber: Subscriber, brand: Brand, known_topics: dict[str, str]) -> str:
+def status_text(
+    subscriber: Subscriber, brand: Brand, known_topics: dict[str, str], referrals: Referrals | None = None
+) -> str:
     """Every setting of a subscriber in one readable message."""
     language = subscriber.language
     since = subscriber.state_since.astimezone(subscriber.zone).date().isoformat()
@@ -234,6 +255,7 @@ def status_text(subscriber: Subscriber, brand: Brand, known_topics: dict[str, st
         cap=cap_text(subscriber),
         filters=filters_text(subscriber.filters, language),
         alerts=alerts_text(subscriber.alerts, language).replace("\n", "; "),
+        referrals=referrals.joined if referrals else 0,
         language=render("language.name", language),
         timezone=subscriber.zone.key,
     )

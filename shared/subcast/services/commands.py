@@ -19,6 +19,7 @@ from subcast.adapters.subscribers import AlreadyApplied, OutboxReply, StaleSubsc
 from subcast.clock import now
 from subcast.domain.commands import Command, Intent, parse_command
 from subcast.domain.conversation import Brand, Inbound, InboundKind, decide
+from subcast.services.referrals import ReferralProgramme
 
 logger = Logger(child=True)
 MAX_ATTEMPTS = 5
@@ -40,6 +41,7 @@ def handle_inbound(
     brand: Brand,
     address_hash: str,
     topics: Callable[[], dict[str, str]] = dict,
+    referrals: ReferralProgramme | None = None,
 ) -> None:
     """Apply ``inbound`` exactly once and make sure its replies go out.
 
@@ -54,6 +56,13 @@ def handle_inbound(
     for _attempt in range(MAX_ATTEMPTS):
         subscriber, consent = store.find_by_address(inbound.channel, inbound.address)
         export = store.export_document(subscriber) if subscriber and command.intent is Intent.EXPORT else None
+        progress = (
+            referrals.progress(subscriber.subscriber_id)
+            if referrals and subscriber and command.intent in (Intent.REFER, Intent.STATUS, Intent.EXPORT)
+            else None
+        )
+        if export is not None and progress is not None:
+            export["referrals"] = {"link": progress.link, "joined": progress.joined}
         outcome = decide(
             inbound,
             command,
@@ -65,9 +74,13 @@ def handle_inbound(
             new_id=new_id,
             known_topics=known_topics,
             export=export,
+            referrals=progress,
         )
         if outcome.erase and subscriber is not None:
-            store.erase_personal_items(subscriber.subscriber_id)  # before the transaction; idempotent
+            # Before the transaction; both idempotent.
+            store.erase_personal_items(subscriber.subscriber_id)
+            if referrals is not None:
+                referrals.forget(subscriber.subscriber_id)
         replies = tuple(OutboxReply(inbound.channel, inbound.address, text) for text in outcome.replies)
         try:
             store.apply(inbound, outcome, subscriber, replies, address_hash)

@@ -12,10 +12,12 @@ from subcast.adapters.held import HeldStore
 from subcast.adapters.listing import SubscriberListing
 from subcast.adapters.publishing import PublishingStore
 from subcast.adapters.queues import CommandQueue, DeliveryQueue, FanoutQueue
+from subcast.adapters.referrals import ReferralStore
 from subcast.adapters.subscribers import SubscriberStore
 from subcast.adapters.telegram import TelegramBot
 from subcast.config import secret, settings
 from subcast.domain.conversation import Brand
+from subcast.services.referrals import ReferralProgramme
 
 
 @cache
@@ -63,6 +65,17 @@ def delivery_queue() -> DeliveryQueue:
     return DeliveryQueue(settings().delivery_queue_url)
 
 
+@cache
+def referral_programme() -> ReferralProgramme:
+    return ReferralProgramme(ReferralStore(settings().table_name), address_hash_key(), bot_username)
+
+
+def bot_username() -> str:
+    """The bot's @username for invitation links: asked of Telegram once per process (getMe)."""
+    current = settings()
+    return TelegramBot.username_of(current.telegram_api_base, secret("telegram_bot_token"))
+
+
 def telegram_bot() -> TelegramBot:
     """Not cached here: ``secret`` caches the token for five minutes, so a rotated one is picked up."""
     return TelegramBot(settings().telegram_api_base, secret("telegram_bot_token"))
@@ -98,6 +111,7 @@ def reset() -> None:
         fanout_queue,
         delivery_queue,
         address_hash_key,
+        referral_programme,
         settings,
     ):
         factory.cache_clear()
