@@ -52,7 +52,7 @@ def handle_inbound(
     """
     command = parse_command(inbound.text) if inbound.kind is InboundKind.MESSAGE else Command(Intent.UNKNOWN)
     # Topics are read only for the commands that show or change them.
-    known_topics = topics() if command.intent in (Intent.TOPICS, Intent.STATUS) else {}
+    known_topics = topics() if command.intent in (Intent.TOPICS, Intent.STATUS, Intent.ALERT) else {}
     for _attempt in range(MAX_ATTEMPTS):
         subscriber, consent = store.find_by_address(inbound.channel, inbound.address)
         export = store.export_document(subscriber) if subscriber and command.intent is Intent.EXPORT else None
