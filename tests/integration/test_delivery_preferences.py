@@ -11,6 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 
 from subcast import clock
 from subcast.adapters.subscribers import profile_item
@@ -313,3 +314,51 @@ def test_settings_by_message_are_enforced_and_erasure_removes_what_they_left(sta
     clock.move_to(LATE_EVENING + timedelta(hours=9))
     tick_and_release(stack)
     assert "Held" not in texts_to(stack, person)
+
+
+def test_a_release_that_meets_a_provider_outage_is_sent_once_later(stack, at_late_evening, monkeypatch):
+    # Given a held snippet, and Telegram answering 5xx to every try of the first release
+    from subcast.services import delivery
+
+    monkeypatch.setattr(delivery, "TEMPORARY_RETRIES", 1)
+    sleeper = subscriber_with(stack, 1, quiet_hours=QuietHours(time(22), time(7)))
+    broadcast_id = send("Survives the outage")
+    deliver_everything(stack)
+    clock.move_to(datetime(2026, 11, 25, 7, 1, tzinfo=UTC))
+    invoke("DispatcherFunction", {"source": "aws.events"})
+    stack.bot.fail_next(2, status=502, description="Bad Gateway")
+
+    # When the sender handles the release: the invocation fails, so SQS keeps the message for a retry
+    [message] = stack.receive("DeliveryQueue")
+    with pytest.raises(BatchProcessingError):
+        invoke("SenderFunction", stack.sqs_event("DeliveryQueue", [message]))
+    assert texts_to(stack, sleeper) == []
+
+    # When the same message comes back (SQS redelivery) and the provider has recovered
+    retried = invoke("SenderFunction", stack.sqs_event("DeliveryQueue", [message]))
+
+    # Then the snippet arrives once, is counted once, and nothing stays held
+    assert retried == {"batchItemFailures": []}
+    assert texts_to(stack, sleeper) == ["Survives the outage"]
+    assert counts(broadcast_id)["delivered_later"] == 1
+    assert not [item for item in stack.scan() if item["sk"]["S"].startswith("HOLD#")]
+
+
+def test_a_poison_release_job_fails_alone(stack, at_late_evening):
+    # Given a release job naming nobody known and a real one in the same batch
+    sleeper = subscriber_with(stack, 1, quiet_hours=QuietHours(time(22), time(7)))
+    send("Still arrives")
+    deliver_everything(stack)
+    clock.move_to(datetime(2026, 11, 25, 7, 1, tzinfo=UTC))
+    invoke("DispatcherFunction", {"source": "aws.events"})
+    stack.sqs.send_message(QueueUrl=stack.queue("DeliveryQueue"), MessageBody='{"release": []}')
+    messages = stack.receive("DeliveryQueue")
+    assert len(messages) == 2
+
+    # When the sender gets both
+    result = invoke("SenderFunction", stack.sqs_event("DeliveryQueue", messages))
+
+    # Then only the malformed one failed, and the snippet arrived
+    [poison] = [m for m in messages if m["Body"] == '{"release": []}']
+    assert result == {"batchItemFailures": [{"itemIdentifier": poison["MessageId"]}]}
+    assert texts_to(stack, sleeper) == ["Still arrives"]
