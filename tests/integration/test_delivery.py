@@ -33,9 +33,9 @@ def add_subscriber(
     return stack.add_subscriber(number, state.value, topics, reachable)
 
 
-def broadcast(text="Breaking: subcast works", topics=(), send_at=None) -> str:
+def broadcast(text="Breaking: subcast works", topics=(), send_at=None, attributes=None) -> str:
     created, _ = create_broadcast(
-        BroadcastRequest(text=text, topics=list(topics), send_at=send_at),
+        BroadcastRequest(text=text, topics=list(topics), send_at=send_at, attributes=attributes or {}),
         KEY,
         None,
         store=dependencies.broadcast_store(),

@@ -15,7 +15,6 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from subcast import clock
 from subcast.adapters.subscribers import profile_item
-from subcast.domain.broadcast import BroadcastRequest
 from subcast.domain.preferences import (
     Alert,
     CapPeriod,
@@ -27,10 +26,10 @@ from subcast.domain.preferences import (
 )
 from subcast.domain.subscriber import Subscriber, SubscriberState
 from subcast.services import dependencies
-from subcast.services.broadcasts import create_broadcast, get_broadcast
+from subcast.services.broadcasts import get_broadcast
 from tests.integration.conftest import invoke
 from tests.integration.test_commands import profile, say
-from tests.integration.test_delivery import KEY, deliver_everything, run
+from tests.integration.test_delivery import broadcast, deliver_everything, run
 
 LATE_EVENING = datetime(2026, 11, 24, 23, 0, tzinfo=UTC)  # subscribers here live in UTC (English default)
 
@@ -50,15 +49,7 @@ def subscriber_with(stack, number: int, **settings: Any) -> Subscriber:
 
 
 def send(text: str, topics: tuple[str, ...] = (), attributes: dict[str, Any] | None = None) -> str:
-    created, _ = create_broadcast(
-        BroadcastRequest(text=text, topics=list(topics), attributes=attributes or {}),
-        KEY,
-        None,
-        store=dependencies.broadcast_store(),
-        publishing=dependencies.publishing_store(),
-        fanout=dependencies.fanout_queue(),
-    )
-    return created.broadcast_id
+    return broadcast(text, topics, attributes=attributes)
 
 
 def add_topic(slug: str) -> None:

@@ -166,31 +166,24 @@ class HeldStore:
 
     def give_back(self, snippets: list[HeldSnippet]) -> None:
         """The send did not happen: let the next release try at once."""
-        for snippet in snippets:
-            self._remove_lease(snippet)
-
-    def _remove_lease(self, snippet: HeldSnippet) -> None:
-        try:
-            self.dynamodb.update_item(
-                TableName=self.table,
-                Key=_hold_key(snippet.subscriber_id, snippet.broadcast_id),
-                UpdateExpression="SET due_at = release_at REMOVE sending_until",
-                ConditionExpression="attribute_exists(pk)",
-            )
-        except ClientError as error:
-            if not is_conditional_failure(error):
-                raise
+        self._update_each(snippets, "SET due_at = release_at REMOVE sending_until", {})
 
     def postpone(self, snippets: list[HeldSnippet], release_at: datetime) -> None:
         """Hold longer (the quiet hours began again before the release went out)."""
+        self._update_each(
+            snippets, "SET release_at = :at, due_at = :at REMOVE sending_until", {":at": _utc(release_at)}
+        )
+
+    def _update_each(self, snippets: list[HeldSnippet], update: str, values: dict[str, Any]) -> None:
+        """Update held snippets that still exist (one released meanwhile is left alone)."""
         for snippet in snippets:
             try:
                 self.dynamodb.update_item(
                     TableName=self.table,
                     Key=_hold_key(snippet.subscriber_id, snippet.broadcast_id),
-                    UpdateExpression="SET release_at = :at, due_at = :at REMOVE sending_until",
+                    UpdateExpression=update,
                     ConditionExpression="attribute_exists(pk)",
-                    ExpressionAttributeValues=to_item({":at": _utc(release_at)}),
+                    **({"ExpressionAttributeValues": to_item(values)} if values else {}),
                 )
             except ClientError as error:
                 if not is_conditional_failure(error):
