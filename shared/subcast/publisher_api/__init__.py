@@ -1,0 +1,16 @@
+"""The publisher REST API under /v1 as Chalice blueprints; ``functions/api/app.py`` registers them.
+
+Routes only: the rules live in ``subcast.services``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def register(app: Any) -> None:
+    """Add every /v1 blueprint to the Chalice app."""
+    from subcast.publisher_api import broadcasts, subscribers, topics
+
+    for module in (topics, broadcasts, subscribers):
+        app.register_blueprint(module.routes.blueprint)

@@ -1,0 +1,158 @@
+"""What every /v1 route shares: authentication by scope, JSON bodies checked by pydantic models,
+errors in one shape (``{"error": {"code", "message"}}``) mapped from domain exceptions in one place."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from chalice import Blueprint, Response  # type: ignore[attr-defined]
+from chalice.app import Request
+from pydantic import BaseModel, ValidationError
+
+from subcast.adapters.broadcasts import IdempotencyConflict, NotCancellable
+from subcast.adapters.publishing import ApiKey, TopicExists
+from subcast.services.api_keys import Forbidden, Scope, Unauthorized, authenticate
+from subcast.services.broadcasts import InvalidRequest, NotFound
+from subcast.services.dependencies import publishing_store
+
+MAX_BODY_BYTES = 64 * 1024
+JSON_HEADERS = {"Content-Type": "application/json"}
+Model = TypeVar("Model", bound=BaseModel)
+View = Callable[..., Response]
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+class Conflict(Exception):
+    """The request is valid but clashes with the resource's current state (409)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def json_response(
+    status: int, body: dict[str, Any] | None, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        status_code=status, body=body if body is not None else "", headers={**JSON_HEADERS, **(headers or {})}
+    )
+
+
+def error_response(status: int, code: str, message: str) -> Response:
+    return json_response(status, {"error": {"code": code, "message": message}})
+
+
+#: Domain exceptions -> HTTP, in one place.
+ERRORS: dict[type[Exception], tuple[int, str]] = {
+    Unauthorized: (401, "unauthorized"),
+    Forbidden: (403, "forbidden"),
+    NotFound: (404, "not_found"),
+    InvalidRequest: (400, "invalid_request"),
+    TopicExists: (409, "topic_exists"),
+    IdempotencyConflict: (409, "idempotency_key_reused"),
+}
+
+
+def _error_for(error: Exception) -> Response:
+    if isinstance(error, ApiError):
+        return error_response(error.status, error.code, error.message)
+    if isinstance(error, Conflict):
+        return error_response(409, error.code, str(error))
+    if isinstance(error, NotCancellable):
+        return error_response(409, "not_cancellable", f"a {error.status.value} broadcast cannot be cancelled")
+    status, code = ERRORS[type(error)]
+    if code == "idempotency_key_reused":
+        message = "this Idempotency-Key was used for a different request"
+    elif code == "topic_exists":
+        message = f"topic {error} exists already"
+    else:
+        message = str(error)
+    return error_response(status, code, message)
+
+
+HANDLED: tuple[type[Exception], ...] = (ApiError, Conflict, NotCancellable, *ERRORS)
+
+
+class Routes:
+    """One Chalice blueprint of /v1 routes, each authenticated with the scope it names."""
+
+    def __init__(self, name: str) -> None:
+        self.blueprint = Blueprint(name)
+
+    @property
+    def request(self) -> Request:
+        request: Request = self.blueprint.current_request
+        return request
+
+    def route(self, path: str, method: str, scope: Scope) -> Callable[[View], View]:
+        def decorate(view: View) -> View:
+            @functools.wraps(view)
+            def wrapper(**params: str) -> Response:
+                try:
+                    key: ApiKey = authenticate(
+                        publishing_store(), self.request.headers.get("authorization"), scope.value
+                    )
+                    return view(key, **params)
+                except HANDLED as error:
+                    return _error_for(error)
+
+            # Every content type reaches the view, so that a wrong one gets our error shape, not Chalice's.
+            self.blueprint.route(path, methods=[method], content_types=["*/*"])(wrapper)
+            return wrapper
+
+        return decorate
+
+    def params(self) -> dict[str, str]:
+        return dict(self.request.query_params or {})
+
+    def body(self, model: type[Model]) -> Model:
+        """The JSON body as ``model``; 415, 413 or 400 with the exact problems otherwise."""
+        headers = self.request.headers
+        media_type = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+        if media_type != "application/json" and not media_type.endswith("+json"):
+            raise ApiError(
+                415, "unsupported_media_type", "send the body as JSON with Content-Type: application/json"
+            )
+        raw = self.request.raw_body or b""
+        if len(raw) > MAX_BODY_BYTES:
+            raise ApiError(413, "too_large", f"the body is larger than {MAX_BODY_BYTES} bytes")
+        try:
+            data = json.loads(raw or b"null")
+        except ValueError:
+            raise ApiError(400, "malformed_json", "the body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "malformed_json", "the body must be a JSON object")
+        return validated(model, data)
+
+
+def validated(model: type[Model], data: Any) -> Model:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in issue['loc']) or 'body'}: {issue['msg']}"
+            for issue in error.errors()
+        )
+        raise ApiError(400, "invalid_request", problems) from None
+
+
+def limit_of(params: dict[str, str], default: int = 50) -> int:
+    try:
+        limit = int(params.get("limit", str(default)))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= 100:
+        raise ApiError(400, "invalid_request", "limit must be a whole number from 1 to 100")
+    return limit
+
+
+def bad_cursor() -> ApiError:
+    return ApiError(400, "invalid_request", "cursor is not one this API gave out")
