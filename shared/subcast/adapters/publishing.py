@@ -1,18 +1,20 @@
 """Topics and publisher API keys in DynamoDB.
 
 - ``TOPICS`` / ``<slug>``: one item per topic (a deployment has tens, not millions).
-- ``APIKEY#<sha256 of the key>`` / ``APIKEY``: a key is stored only as its hash.
+- ``APIKEY#<sha256 of the key>`` / ``APIKEY``: a key is stored only as its hash (authentication).
+- ``APIKEYS`` / ``<key id>``: the same key for listing and revoking, with its last use; the hash
+  lets a revocation reach the record above.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel
 
-from subcast.adapters.aws import client, from_item, is_conditional_failure, to_item
+from subcast.adapters.aws import cancellation_reasons, client, from_item, is_conditional_failure, to_item
 from subcast.adapters.cursors import decode_cursor, encode_cursor
 from subcast.domain.broadcast import Topic
 
@@ -26,6 +28,20 @@ class ApiKey(BaseModel):
     name: str
     scopes: tuple[str, ...]
     created_at: datetime
+    revoked_at: datetime | None = None
+    last_used_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+class KeyNotFound(Exception):
+    pass
+
+
+#: A key's last use is written at most this often (one write per key and interval, not per request).
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 class PublishingStore:
@@ -46,27 +62,93 @@ class PublishingStore:
             raise
 
     def topics(self) -> list[Topic]:
+        return [Topic.model_validate(from_item(item)) for item in self._query_all("TOPICS")]
+
+    def _query_all(self, partition: str) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {}
         while True:
             response = self.dynamodb.query(
                 TableName=self.table,
                 KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues=to_item({":pk": "TOPICS"}),
+                ExpressionAttributeValues=to_item({":pk": partition}),
+                ConsistentRead=True,
                 **kwargs,
             )
             items.extend(response.get("Items", []))
             if "LastEvaluatedKey" not in response:
-                return [Topic.model_validate(from_item(item)) for item in items]
+                return items
             kwargs = {"ExclusiveStartKey": response["LastEvaluatedKey"]}
 
     def save_api_key(self, key_hash: str, key: ApiKey) -> None:
-        """Store a key by its hash; saving the same key again keeps the first record."""
+        """Store a key by its hash, and in the list; saving the same key again keeps the first record."""
+        values = key.model_dump(mode="json", exclude={"last_used_at"})
+        writes = [
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item({"pk": f"APIKEY#{key_hash}", "sk": "APIKEY", **values}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item({"pk": "APIKEYS", "sk": key.key_id, "key_hash": key_hash, **values}),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
         try:
-            self.dynamodb.put_item(
+            self.dynamodb.transact_write_items(TransactItems=writes)
+        except ClientError as error:
+            if cancellation_reasons(error) is None:
+                raise
+
+    def api_keys(self) -> list[ApiKey]:
+        items = self._query_all("APIKEYS")
+        return [ApiKey.model_validate(from_item(item)) for item in items]
+
+    def revoke_api_key(self, key_id: str, now: datetime) -> ApiKey:
+        """Revoke a key for good; revoking it again changes nothing. KeyNotFound for an unknown id."""
+        listed = self.dynamodb.get_item(
+            TableName=self.table, Key=to_item({"pk": "APIKEYS", "sk": key_id}), ConsistentRead=True
+        ).get("Item")
+        if listed is None:
+            raise KeyNotFound(key_id)
+        record = from_item(listed)
+        if record.get("revoked_at"):
+            return ApiKey.model_validate(record)
+        moment = {":now": now.isoformat()}
+        writes = [
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": to_item(key),
+                    "UpdateExpression": "SET revoked_at = if_not_exists(revoked_at, :now)",
+                    "ExpressionAttributeValues": to_item(moment),
+                }
+            }
+            for key in (
+                {"pk": "APIKEYS", "sk": key_id},
+                {"pk": f"APIKEY#{record['key_hash']}", "sk": "APIKEY"},
+            )
+        ]
+        self.dynamodb.transact_write_items(TransactItems=writes)
+        return ApiKey.model_validate({**record, "revoked_at": now})
+
+    def key_used(self, key: ApiKey, now: datetime) -> None:
+        """Note a key's use, at most once per ``LAST_USED_RESOLUTION``."""
+        try:
+            self.dynamodb.update_item(
                 TableName=self.table,
-                Item=to_item({"pk": f"APIKEY#{key_hash}", "sk": "APIKEY", **key.model_dump(mode="json")}),
-                ConditionExpression="attribute_not_exists(pk)",
+                Key=to_item({"pk": "APIKEYS", "sk": key.key_id}),
+                UpdateExpression="SET last_used_at = :now",
+                ConditionExpression="attribute_exists(pk) AND "
+                "(attribute_not_exists(last_used_at) OR last_used_at < :stale)",
+                ExpressionAttributeValues=to_item(
+                    {":now": now.isoformat(), ":stale": (now - LAST_USED_RESOLUTION).isoformat()}
+                ),
             )
         except ClientError as error:
             if not is_conditional_failure(error):

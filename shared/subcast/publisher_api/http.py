@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
@@ -22,6 +23,7 @@ MAX_BODY_BYTES = 64 * 1024
 JSON_HEADERS = {"Content-Type": "application/json"}
 Model = TypeVar("Model", bound=BaseModel)
 View = Callable[..., Response]
+_current_request: ContextVar[Request] = ContextVar("current_request")
 
 
 class ApiError(Exception):
@@ -82,33 +84,34 @@ HANDLED: tuple[type[Exception], ...] = (ApiError, Conflict, NotCancellable, *ERR
 
 
 class Routes:
-    """One Chalice blueprint of /v1 routes, each authenticated with the scope it names."""
+    """The /v1 routes of one resource, each authenticated with the scope it names.
+
+    Routes are recorded at import and turned into a fresh Chalice blueprint per app
+    (``blueprint()``): Chalice consumes a blueprint's options when it registers it, so one
+    blueprint cannot serve two apps (the template check builds a second one).
+    """
 
     def __init__(self, name: str) -> None:
-        self.blueprint = Blueprint(name)
+        self.name = name
+        self._routes: list[tuple[str, str, Scope, View]] = []
 
     @property
     def request(self) -> Request:
-        request: Request = self.blueprint.current_request
-        return request
+        return _current_request.get()
 
     def route(self, path: str, method: str, scope: Scope) -> Callable[[View], View]:
         def decorate(view: View) -> View:
-            @functools.wraps(view)
-            def wrapper(**params: str) -> Response:
-                try:
-                    key: ApiKey = authenticate(
-                        publishing_store(), self.request.headers.get("authorization"), scope.value
-                    )
-                    return view(key, **params)
-                except HANDLED as error:
-                    return _error_for(error)
-
-            # Every content type reaches the view, so that a wrong one gets our error shape, not Chalice's.
-            self.blueprint.route(path, methods=[method], content_types=["*/*"])(wrapper)
-            return wrapper
+            self._routes.append((path, method, scope, view))
+            return view
 
         return decorate
+
+    def blueprint(self) -> Blueprint:
+        blueprint = Blueprint(self.name)
+        for path, method, scope, view in self._routes:
+            # Every content type reaches the view, so that a wrong one gets our error shape, not Chalice's.
+            blueprint.route(path, methods=[method], content_types=["*/*"])(_guarded(blueprint, scope, view))
+        return blueprint
 
     def params(self) -> dict[str, str]:
         return dict(self.request.query_params or {})
@@ -131,6 +134,23 @@ class Routes:
         if not isinstance(data, dict):
             raise ApiError(400, "malformed_json", "the body must be a JSON object")
         return validated(model, data)
+
+
+def _guarded(blueprint: Blueprint, scope: Scope, view: View) -> View:
+    @functools.wraps(view)
+    def wrapper(**params: str) -> Response:
+        token = _current_request.set(blueprint.current_request)
+        try:
+            key: ApiKey = authenticate(
+                publishing_store(), blueprint.current_request.headers.get("authorization"), scope.value
+            )
+            return view(key, **params)
+        except HANDLED as error:
+            return _error_for(error)
+        finally:
+            _current_request.reset(token)
+
+    return wrapper
 
 
 def validated(model: type[Model], data: Any) -> Model:
