@@ -41,7 +41,7 @@ def record_handler(record: SQSRecord) -> None:
             messenger=telegram_bot(),
             brand=brand(),
             address_hash=hash_address(inbound.channel.value, inbound.address),
-            topics=lambda: {topic.slug: topic.name for topic in publishing_store().topics()},
+            topics=publishing_store().topics,
             referrals=referral_programme(),
         )
     except RepliesPending:

@@ -40,8 +40,8 @@ def state_is(value: str) -> Callable[[Subscriber | None], bool]:
 
 
 def setting(**expected: Any) -> Callable[[Subscriber | None], bool]:
-    return lambda subscriber: subscriber is not None and all(
-        getattr(subscriber, name) == value for name, value in expected.items()
+    return lambda subscriber: (
+        subscriber is not None and all(getattr(subscriber, name) == value for name, value in expected.items())
     )
 
 
@@ -126,9 +126,9 @@ ROWS = [
 @pytest.mark.parametrize("row", ROWS, ids=[f"{row.intent}-{row.language}-{row.message}" for row in ROWS])
 def test_every_command_row_works_through_the_webhook(stack, row: Row) -> None:
     # Given a person who subscribed in that language (and two topics to choose from)
-    from subcast.domain.broadcast import TopicRequest
+    from subcast.domain.topics import TopicRequest
     from subcast.services import dependencies
-    from subcast.services.broadcasts import create_topic
+    from subcast.services.topics import create_topic
 
     for slug in ("news", "sport"):
         create_topic(dependencies.publishing_store(), TopicRequest(slug=slug, name=slug.title()))

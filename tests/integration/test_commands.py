@@ -16,11 +16,13 @@ from subcast.adapters.channels import TemporaryFailure
 from subcast.adapters.publishing import ApiKey
 from subcast.adapters.queues import inbound_to_json
 from subcast.adapters.telegram import TelegramBot
-from subcast.domain.broadcast import BroadcastRequest, TopicRequest
+from subcast.domain.broadcast import BroadcastRequest
 from subcast.domain.conversation import Inbound, InboundKind
 from subcast.domain.subscriber import Channel
+from subcast.domain.topics import TopicRequest
 from subcast.services import dependencies
-from subcast.services.broadcasts import create_broadcast, create_topic
+from subcast.services.broadcasts import create_broadcast
+from subcast.services.topics import create_topic
 from tests.integration.conftest import WEBHOOK_SECRET, invoke
 
 WEBHOOK = ApiRoute("WebhooksFunction", "/webhooks/telegram", "POST")

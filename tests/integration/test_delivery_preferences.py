@@ -53,8 +53,8 @@ def send(text: str, topics: tuple[str, ...] = (), attributes: dict[str, Any] | N
 
 
 def add_topic(slug: str) -> None:
-    from subcast.domain.broadcast import TopicRequest
-    from subcast.services.broadcasts import create_topic
+    from subcast.domain.topics import TopicRequest
+    from subcast.services.topics import create_topic
 
     create_topic(dependencies.publishing_store(), TopicRequest(slug=slug, name=slug.title()))
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from subcast.adapters.aws import cancellation_reasons, client, from_item, is_conditional_failure, to_item
 from subcast.adapters.cursors import decode_cursor, encode_cursor
-from subcast.domain.broadcast import Topic
+from subcast.domain.topics import Topic
 
 
 class TopicExists(Exception):
@@ -60,6 +60,43 @@ class PublishingStore:
             if is_conditional_failure(error):
                 raise TopicExists(topic.slug) from error
             raise
+
+    def update_topic(self, slug: str, changes: dict[str, Any]) -> Topic | None:
+        """Set the given fields (None removes an optional one); None when there is no such topic."""
+        if not changes:
+            return next((topic for topic in self.topics() if topic.slug == slug), None)
+        names = {f"#{name}": name for name in changes}
+        sets = [f"#{name} = :{name}" for name, value in changes.items() if value is not None]
+        removes = [f"#{name}" for name, value in changes.items() if value is None]
+        expression = (f"SET {', '.join(sets)} " if sets else "") + (
+            f"REMOVE {', '.join(removes)}" if removes else ""
+        )
+        values = {f":{name}": value for name, value in changes.items() if value is not None}
+        return self._update_topic(slug, expression.strip(), names, values)
+
+    def archive_topic(self, slug: str, now: datetime) -> Topic | None:
+        return self._update_topic(
+            slug, "SET archived_at = if_not_exists(archived_at, :now)", {}, {":now": now.isoformat()}
+        )
+
+    def _update_topic(
+        self, slug: str, expression: str, names: dict[str, str], values: dict[str, Any]
+    ) -> Topic | None:
+        try:
+            response = self.dynamodb.update_item(
+                TableName=self.table,
+                Key=to_item({"pk": "TOPICS", "sk": slug}),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(pk)",
+                ReturnValues="ALL_NEW",
+                **({"ExpressionAttributeNames": names} if names else {}),
+                **({"ExpressionAttributeValues": to_item(values)} if values else {}),
+            )
+        except ClientError as error:
+            if is_conditional_failure(error):
+                return None
+            raise
+        return Topic.model_validate(from_item(response["Attributes"]))
 
     def topics(self) -> list[Topic]:
         return [Topic.model_validate(from_item(item)) for item in self._query_all("TOPICS")]

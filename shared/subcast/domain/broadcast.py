@@ -1,4 +1,4 @@
-"""Broadcasts, topics and the rules that decide who receives what."""
+"""Broadcasts, their delivery jobs and counts, and the rule that decides which topics reach whom."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from subcast.domain.topics import TopicSlug
+
 #: Telegram measures message length in UTF-16 code units.
 MAX_TEXT_UTF16 = 4096
 #: How far in the past a send_at may be and still mean "now" (client clock skew).
@@ -18,22 +20,10 @@ SEND_AT_GRACE = timedelta(minutes=5)
 #: Recipients per delivery job: few, large SQS messages keep requests per delivery low.
 JOB_SIZE = 100
 
-TOPIC_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
-
 
 def utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
-
-def _slug(value: str) -> str:
-    if not TOPIC_SLUG.fullmatch(value):
-        raise ValueError(
-            "a topic slug is 1-32 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
-        )
-    return value
-
-
-TopicSlug = Annotated[str, AfterValidator(_slug)]
 
 ATTRIBUTE_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 MAX_ATTRIBUTES = 20
@@ -55,22 +45,6 @@ def _attributes(values: dict[str, float | str]) -> dict[str, float | str]:
 
 
 Attributes = Annotated[dict[str, float | str], AfterValidator(_attributes)]
-
-
-class TopicRequest(BaseModel):
-    """What a publisher sends to create a topic."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    slug: TopicSlug
-    name: str = Field(min_length=1, max_length=80)
-    description: str = Field(default="", max_length=500)
-
-
-class Topic(TopicRequest):
-    model_config = ConfigDict(extra="ignore")
-
-    created_at: datetime
 
 
 class BroadcastRequest(BaseModel):

@@ -85,6 +85,7 @@ def decide(
     address_hash: str,
     new_id: Callable[[], str],
     known_topics: dict[str, str] | None = None,
+    default_topics: tuple[str, ...] | None = None,
     export: dict[str, Any] | None = None,
     referrals: Referrals | None = None,
 ) -> Outcome:
@@ -141,7 +142,9 @@ def decide(
             if subscriber
             else (ChannelAddress(channel=inbound.channel, address=inbound.address),),
             language=language,
-            topics=subscriber.topics if subscriber else _topics_from_payload(command.payload),
+            topics=subscriber.topics
+            if subscriber
+            else _topics_from_payload(command.payload, known_topics) or default_topics,
             created_at=subscriber.created_at if subscriber else now,
             state_since=now,
             consent_id=record.consent_id,
@@ -284,9 +287,12 @@ def _client_language(inbound: Inbound) -> Language:
     return language_from_client(inbound.client_language)
 
 
-def _topics_from_payload(payload: str | None) -> tuple[str, ...] | None:
-    """Deep-link payload segments ``t-<topic>`` choose topics; ``r-<code>`` is a referral (later)."""
+def _topics_from_payload(payload: str | None, known_topics: dict[str, str] | None) -> tuple[str, ...] | None:
+    """Deep-link payload segments ``t-<topic>`` choose topics (``r-<code>`` is a referral, see
+    ``referrals``); a topic the publisher does not offer is ignored when the offer is known."""
     if not payload:
         return None
     topics = tuple(part[2:] for part in payload.split("_") if part.startswith("t-") and len(part) > 2)
+    if known_topics:
+        topics = tuple(topic for topic in topics if topic in known_topics)
     return topics or None

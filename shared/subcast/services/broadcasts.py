@@ -1,4 +1,4 @@
-"""Publisher use cases: topics and broadcasts."""
+"""Publisher use cases: broadcasts."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from subcast.domain.broadcast import (
     Broadcast,
     BroadcastRequest,
     BroadcastStatus,
-    Topic,
-    TopicRequest,
     resolve_send_at,
 )
 
@@ -25,16 +23,6 @@ class InvalidRequest(Exception):
 
 class NotFound(Exception):
     pass
-
-
-def create_topic(store: PublishingStore, request: TopicRequest) -> Topic:
-    topic = Topic(**request.model_dump(), created_at=now())
-    store.create_topic(topic)
-    return topic
-
-
-def list_topics(store: PublishingStore) -> list[Topic]:
-    return sorted(store.topics(), key=lambda topic: topic.slug)
 
 
 def create_broadcast(
@@ -53,10 +41,13 @@ def create_broadcast(
     except ValueError as error:
         raise InvalidRequest(str(error)) from None
     if request.topics:
-        known = {topic.slug for topic in publishing.topics()}
-        unknown = sorted(set(request.topics) - known)
+        topics = {topic.slug: topic for topic in publishing.topics()}
+        unknown = sorted(set(request.topics) - set(topics))
         if unknown:
             raise InvalidRequest(f"unknown topics: {', '.join(unknown)} (create them with POST /v1/topics)")
+        archived = sorted(slug for slug in request.topics if not topics[slug].active)
+        if archived:
+            raise InvalidRequest(f"archived topics: {', '.join(archived)}")
     broadcast = Broadcast(
         broadcast_id=f"b_{secrets.token_hex(8)}",
         text=request.text,

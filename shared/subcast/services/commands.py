@@ -19,6 +19,8 @@ from subcast.adapters.subscribers import AlreadyApplied, OutboxReply, StaleSubsc
 from subcast.clock import now
 from subcast.domain.commands import Command, Intent, parse_command
 from subcast.domain.conversation import Brand, Inbound, InboundKind, decide
+from subcast.domain.messages import language_from_client
+from subcast.domain.topics import Topic, default_topics, topic_names
 from subcast.services.referrals import ReferralProgramme
 
 logger = Logger(child=True)
@@ -40,7 +42,7 @@ def handle_inbound(
     messenger: MessengerChannel,
     brand: Brand,
     address_hash: str,
-    topics: Callable[[], dict[str, str]] = dict,
+    topics: Callable[[], list[Topic]] = list,
     referrals: ReferralProgramme | None = None,
 ) -> None:
     """Apply ``inbound`` exactly once and make sure its replies go out.
@@ -51,10 +53,13 @@ def handle_inbound(
     only sends replies that a crash left unsent.
     """
     command = parse_command(inbound.text) if inbound.kind is InboundKind.MESSAGE else Command(Intent.UNKNOWN)
-    # Topics are read only for the commands that show or change them.
-    known_topics = topics() if command.intent in (Intent.TOPICS, Intent.STATUS, Intent.ALERT) else {}
+    # Topics are read only for the commands that show, change or start with them.
+    needs_topics = command.intent in (Intent.TOPICS, Intent.STATUS, Intent.ALERT, Intent.SUBSCRIBE)
+    all_topics = topics() if needs_topics else []
     for _attempt in range(MAX_ATTEMPTS):
         subscriber, consent = store.find_by_address(inbound.channel, inbound.address)
+        language = subscriber.language if subscriber else language_from_client(inbound.client_language)
+        known_topics = topic_names(all_topics, language)
         export = store.export_document(subscriber) if subscriber and command.intent is Intent.EXPORT else None
         progress = (
             referrals.progress(subscriber.subscriber_id)
@@ -73,6 +78,7 @@ def handle_inbound(
             address_hash=address_hash,
             new_id=new_id,
             known_topics=known_topics,
+            default_topics=default_topics(all_topics),
             export=export,
             referrals=progress,
         )

@@ -1,0 +1,79 @@
+"""Topics: what a publisher writes about, and what subscribers choose from (TOPICS, ALERT)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
+
+from subcast.domain.messages import Language
+
+TOPIC_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+
+
+def _slug(value: str) -> str:
+    if not TOPIC_SLUG.fullmatch(value):
+        raise ValueError(
+            "a topic slug is 1-32 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
+        )
+    return value
+
+
+TopicSlug = Annotated[str, AfterValidator(_slug)]
+TopicName = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class TopicRequest(BaseModel):
+    """What a publisher sends to create a topic."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    slug: TopicSlug
+    name: TopicName
+    name_de: TopicName | None = None  # shown to German-speaking subscribers; else ``name``
+    description: str = Field(default="", max_length=500)
+    default: StrictBool = False  # new subscribers start with the default topics (all topics when none is)
+
+
+class TopicUpdate(BaseModel):
+    """What a publisher may change of a topic (its slug stays: subscribers' choices refer to it)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: TopicName | None = None
+    name_de: TopicName | None = None
+    description: str | None = Field(default=None, max_length=500)
+    default: StrictBool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> TopicUpdate:
+        if not self.model_fields_set:
+            raise ValueError("send at least one of name, name_de, description, default")
+        return self
+
+
+class Topic(TopicRequest):
+    model_config = ConfigDict(extra="ignore")
+
+    created_at: datetime
+    archived_at: datetime | None = None  # archived: no new broadcasts, not offered to subscribers
+
+    @property
+    def active(self) -> bool:
+        return self.archived_at is None
+
+    def name_in(self, language: Language) -> str:
+        return (self.name_de if language is Language.DE else None) or self.name
+
+
+def topic_names(topics: list[Topic], language: Language) -> dict[str, str]:
+    """The topics subscribers can choose, by slug, named in their language."""
+    return {topic.slug: topic.name_in(language) for topic in topics if topic.active}
+
+
+def default_topics(topics: list[Topic]) -> tuple[str, ...] | None:
+    """What a new subscriber starts with: the default topics, or every topic (None) when none is marked."""
+    chosen = tuple(sorted(topic.slug for topic in topics if topic.active and topic.default))
+    return chosen or None
