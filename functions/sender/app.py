@@ -59,6 +59,8 @@ def record_handler(record: SQSRecord) -> None:
     else:
         tally = deliver_job(DeliveryJob.model_validate(body), sending)
     for outcome, count in tally.items():
+        if ":" in outcome:
+            continue  # by reason: counted on the broadcast, not as a metric
         metrics.add_metric(name=f"Deliveries_{outcome}", unit=MetricUnit.Count, value=count)
 
 

@@ -109,6 +109,9 @@ def test_subscribe_confirm_receive_stop_and_nothing_more(stack, bot):
         "held": 0,
         "delivered_later": 0,
         "pending": 0,
+        "skipped_by": {},
+        "failed_by": {},
+        "held_by": {},
     }
 
     # When they send STOP

@@ -128,6 +128,9 @@ EVERY_ROUTE = [
     ("GET", "/v1/inbox", None),
     ("GET", "/v1/subscribers", None),
     ("GET", "/v1/subscribers/s00001", None),
+    ("GET", "/v1/broadcasts", None),
+    ("PATCH", "/v1/broadcasts/b_0123456789abcdef", {"text": "Hi"}),
+    ("POST", "/v1/broadcasts/b_0123456789abcdef/schedule", None),
     ("PATCH", "/v1/topics/sport", {"name": "Sports"}),
     ("POST", "/v1/topics/sport/archive", None),
     ("POST", "/v1/keys", {"name": "ci", "scopes": ["broadcasts"]}),
@@ -188,6 +191,9 @@ def test_an_unknown_key_is_401(stack, admin):
         (("topics",), "POST", "/v1/broadcasts", {"text": "Hello"}, "broadcasts"),
         (("topics",), "GET", "/v1/broadcasts/b_0123456789abcdef", None, "broadcasts"),
         (("topics",), "POST", "/v1/broadcasts/b_0123456789abcdef/cancel", None, "broadcasts"),
+        (("topics",), "GET", "/v1/broadcasts", None, "broadcasts"),
+        (("topics",), "PATCH", "/v1/broadcasts/b_0123456789abcdef", {"text": "Hi"}, "broadcasts"),
+        (("topics",), "POST", "/v1/broadcasts/b_0123456789abcdef/schedule", None, "broadcasts"),
         (("broadcasts",), "POST", "/v1/topics", {"slug": "sport", "name": "Sport"}, "topics"),
         (("broadcasts",), "GET", "/v1/topics", None, "topics"),
         (("broadcasts",), "PATCH", "/v1/topics/sport", {"name": "Sports"}, "topics"),
@@ -428,6 +434,9 @@ def test_a_broadcast_for_now_is_scheduled_and_handed_to_fanout_at_once(stack, pu
         "held": 0,
         "delivered_later": 0,
         "pending": 0,
+        "skipped_by": {},
+        "failed_by": {},
+        "held_by": {},
     }
     assert broadcast["fanout_complete"] is False
     assert datetime.fromisoformat(broadcast["send_at"]) == datetime.fromisoformat(broadcast["created_at"])
@@ -729,6 +738,9 @@ def test_a_broadcast_can_be_read_with_its_counts(stack, publisher):
         "held": 0,
         "delivered_later": 0,
         "pending": 0,
+        "skipped_by": {},
+        "failed_by": {},
+        "held_by": {},
     }
 
 
@@ -738,7 +750,8 @@ def test_a_broadcast_being_delivered_shows_its_progress(stack, publisher):
     store = broadcast_store()
     store.start_sending(broadcast_id, clock.now())
     store.checkpoint(broadcast_id, None, "page-1", 5)
-    store.record_job(broadcast_id, "job-1", {"sent": 1, "failed": 1, "skipped": 1}, clock.now())
+    tally = {"sent": 1, "failed": 1, "skipped": 1, "failed:unreachable": 1, "skipped:paused": 1}
+    store.record_job(broadcast_id, "job-1", tally, clock.now())
 
     # When it is read
     status, body, _ = call("GET", f"/v1/broadcasts/{broadcast_id}", key=publisher)
@@ -753,6 +766,9 @@ def test_a_broadcast_being_delivered_shows_its_progress(stack, publisher):
         "held": 0,
         "delivered_later": 0,
         "pending": 2,
+        "skipped_by": {"paused": 1},
+        "failed_by": {"unreachable": 1},
+        "held_by": {},
     }
 
 

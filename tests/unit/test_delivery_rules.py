@@ -98,7 +98,7 @@ WRONG_SUBSCRIBER = a_subscriber(
 )
 FIXES: list[tuple[Fix, Action, str | None]] = [
     (lambda b, s: (b, s), Action.SKIP, "cancelled"),
-    (lambda b, s: (b.model_copy(update={"status": BroadcastStatus.SENDING}), s), Action.SKIP, "not_active"),
+    (lambda b, s: (b.model_copy(update={"status": BroadcastStatus.SENDING}), s), Action.SKIP, "paused"),
     (lambda b, s: (b, s.model_copy(update={"state": SubscriberState.ACTIVE})), Action.SKIP, "topics"),
     (lambda b, s: (b, s.model_copy(update={"topics": ("energie", "sport")})), Action.SKIP, "alert"),
     (lambda b, s: (b.model_copy(update={"attributes": {"kwh": 500}}), s), Action.SKIP, "filter"),
@@ -125,23 +125,30 @@ def test_judge_applies_its_rules_in_order(fixed: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "subscriber",
+    ("subscriber", "reason"),
     [
-        None,
-        a_subscriber(state=SubscriberState.PENDING),
-        a_subscriber(state=SubscriberState.PAUSED),
-        a_subscriber(state=SubscriberState.CANCELLED),
-        a_subscriber(state=SubscriberState.ERASED),
-        a_subscriber(addresses=(ChannelAddress(channel=Channel.TELEGRAM, address="42", reachable=False),)),
+        (None, "not_active"),
+        (a_subscriber(state=SubscriberState.PENDING), "not_active"),
+        (a_subscriber(state=SubscriberState.PAUSED), "paused"),
+        (a_subscriber(state=SubscriberState.CANCELLED), "not_active"),
+        (a_subscriber(state=SubscriberState.ERASED), "not_active"),
+        (
+            a_subscriber(
+                addresses=(ChannelAddress(channel=Channel.TELEGRAM, address="42", reachable=False),)
+            ),
+            "unreachable",
+        ),
     ],
     ids=["unknown", "pending", "paused", "cancelled", "erased", "unreachable"],
 )
-def test_judge_skips_everyone_who_does_not_receive_broadcasts(subscriber: Subscriber | None) -> None:
+def test_judge_skips_everyone_who_does_not_receive_broadcasts(
+    subscriber: Subscriber | None, reason: str
+) -> None:
     # Given someone who is not an active, reachable subscriber
     # When a broadcast is judged for them
     verdict = judge(a_broadcast(), subscriber, NOW)
-    # Then it is skipped as not active, with nothing to release or count
-    assert (verdict.action, verdict.reason) == (Action.SKIP, "not_active")
+    # Then it is skipped with the reason the publisher sees in the counts, with nothing to release or count
+    assert (verdict.action, verdict.reason) == (Action.SKIP, reason)
     assert verdict.release_at is None and verdict.cap_period is None
 
 

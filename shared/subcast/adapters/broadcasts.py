@@ -5,10 +5,14 @@
 - ``BROADCAST#<id>`` / ``JOB#<job id>`` and ``DELIVERY#...``: see ``deliveries``.
 - ``IDEM#<key id>#<hash of Idempotency-Key>`` / ``IDEM``: a retried POST finds
   the broadcast it created.
+
+Every broadcast is in the keys-only index ``broadcasts`` (newest first by creation); its
+counters are not projected there, so counting deliveries never writes to the index.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,6 +33,16 @@ from subcast.domain.broadcast import Broadcast, BroadcastStatus, DeliveryCounts
 DUE_BROADCAST = "broadcast"
 IDEMPOTENCY_TTL = timedelta(hours=24)
 COUNTERS = ("recipients", "sent", "failed", "skipped", "held", "delivered_later", "settled")
+REASON_PREFIX = "r_"
+LISTED = "BROADCAST"  # the one partition of the ``broadcasts`` index
+EDITABLE = (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)
+MAX_PAGES = 5  # index pages read for one listing page when a filter leaves few
+
+
+class NotEditable(Exception):
+    def __init__(self, status: BroadcastStatus) -> None:
+        super().__init__(status.value)
+        self.status = status
 
 
 class IdempotencyConflict(Exception):
@@ -47,7 +61,14 @@ def _broadcast_key(broadcast_id: str) -> dict[str, Any]:
 
 def _broadcast_from_item(item: dict[str, Any]) -> Broadcast:
     values = from_item(item)
-    values["counts"] = DeliveryCounts(**{name: values.get(name, 0) for name in COUNTERS if name != "settled"})
+    counts = {name: values.get(name, 0) for name in COUNTERS if name != "settled"}
+    # Per-reason counters are flat attributes r_<outcome>_<reason> (ADD needs no map to exist first).
+    reasons = {
+        name[2:].replace("_", ":", 1): count
+        for name, count in values.items()
+        if name.startswith(REASON_PREFIX) and count
+    }
+    values["counts"] = DeliveryCounts(**counts, reasons=reasons)
     return Broadcast.model_validate(values)
 
 
@@ -64,7 +85,11 @@ class BroadcastStore(DeliveryLedger):
         values = broadcast.model_dump(mode="json", exclude={"counts"})
         values.update({name: 0 for name in COUNTERS})
         values.update({"pk": f"BROADCAST#{broadcast.broadcast_id}", "sk": "BROADCAST"})
-        values.update({"due_kind": DUE_BROADCAST, "due_at": broadcast.send_at.isoformat()})
+        values.update(
+            {"list_pk": LISTED, "list_at": f"{broadcast.created_at.isoformat()}#{broadcast.broadcast_id}"}
+        )
+        if broadcast.status is BroadcastStatus.SCHEDULED:
+            values.update({"due_kind": DUE_BROADCAST, "due_at": broadcast.send_at.isoformat()})
         writes: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -131,10 +156,11 @@ class BroadcastStore(DeliveryLedger):
                 TableName=self.table,
                 Key=_broadcast_key(broadcast_id),
                 UpdateExpression="SET #status = :cancelled, cancelled_at = :now REMOVE due_kind, due_at",
-                ConditionExpression="attribute_exists(pk) AND #status IN (:scheduled, :sending)",
+                ConditionExpression="attribute_exists(pk) AND #status IN (:draft, :scheduled, :sending)",
                 ExpressionAttributeNames={"#status": "status"},
                 ExpressionAttributeValues=to_item(
                     {
+                        ":draft": BroadcastStatus.DRAFT.value,
                         ":cancelled": BroadcastStatus.CANCELLED.value,
                         ":scheduled": BroadcastStatus.SCHEDULED.value,
                         ":sending": BroadcastStatus.SENDING.value,
@@ -152,6 +178,101 @@ class BroadcastStore(DeliveryLedger):
                 raise KeyError(broadcast_id) from error
             raise NotCancellable(BroadcastStatus(old["status"])) from error
         return _broadcast_from_item(response["Attributes"])
+
+    def edit(self, broadcast_id: str, changes: dict[str, Any], expected: BroadcastStatus) -> Broadcast:
+        """Change a broadcast still in the ``expected`` (draft or scheduled) state; None removes a field.
+
+        NotEditable when it moved on meanwhile (e.g. started sending).
+        """
+        names = {f"#{name}": name for name in changes}
+        sets = [f"#{name} = :{name}" for name, value in changes.items() if value is not None]
+        removes = [f"#{name}" for name, value in changes.items() if value is None]
+        values: dict[str, Any] = {f":{name}": value for name, value in changes.items() if value is not None}
+        if "send_at" in changes and expected is BroadcastStatus.SCHEDULED:
+            sets.append("due_at = :send_at")  # it moves in the due index
+        expression = f"SET {', '.join(sets)}" if sets else ""
+        if removes:
+            expression += f" REMOVE {', '.join(removes)}"
+        return self._conditional(broadcast_id, expression.strip(), names, values, allowed=(expected,))
+
+    def schedule(self, broadcast_id: str, send_at: datetime) -> Broadcast:
+        """draft -> scheduled for ``send_at``."""
+        return self._conditional(
+            broadcast_id,
+            "SET #status = :scheduled, send_at = :at, due_kind = :kind, due_at = :at",
+            {"#status": "status"},
+            {
+                ":scheduled": BroadcastStatus.SCHEDULED.value,
+                ":at": send_at.isoformat(),
+                ":kind": DUE_BROADCAST,
+            },
+            allowed=(BroadcastStatus.DRAFT,),
+        )
+
+    def _conditional(
+        self,
+        broadcast_id: str,
+        expression: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+        allowed: tuple[BroadcastStatus, ...] = EDITABLE,
+    ) -> Broadcast:
+        states = {f":allowed{index}": status.value for index, status in enumerate(allowed)}
+        try:
+            response = self.dynamodb.update_item(
+                TableName=self.table,
+                Key=_broadcast_key(broadcast_id),
+                UpdateExpression=expression,
+                ConditionExpression=f"attribute_exists(pk) AND #status IN ({', '.join(states)})",
+                ExpressionAttributeNames=names | {"#status": "status"},
+                ExpressionAttributeValues=to_item(values | states),
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if not is_conditional_failure(error):
+                raise
+            old = item_on_failure(error)
+            if not old:
+                raise KeyError(broadcast_id) from error
+            raise NotEditable(BroadcastStatus(old["status"])) from error
+        return _broadcast_from_item(response["Attributes"])
+
+    def page(
+        self, limit: int, cursor: dict[str, Any] | None, wanted: Callable[[Broadcast], bool]
+    ) -> tuple[list[Broadcast], dict[str, Any] | None]:
+        """Up to ``limit`` broadcasts that ``wanted`` accepts, newest first, and where to go on."""
+        found: list[Broadcast] = []
+        start = cursor
+        for _ in range(MAX_PAGES):
+            query: dict[str, Any] = {
+                "TableName": self.table,
+                "IndexName": "broadcasts",
+                "KeyConditionExpression": "list_pk = :listed",
+                "ExpressionAttributeValues": to_item({":listed": LISTED}),
+                "ScanIndexForward": False,
+                "Limit": limit - len(found),
+            }
+            if start:
+                query["ExclusiveStartKey"] = start
+            response = self.dynamodb.query(**query)
+            keys = [{"pk": item["pk"], "sk": item["sk"]} for item in response.get("Items", [])]
+            found.extend(broadcast for broadcast in self._get_many(keys) if wanted(broadcast))
+            start = response.get("LastEvaluatedKey")
+            if start is None or len(found) >= limit:
+                break
+        return found, start
+
+    def _get_many(self, keys: list[dict[str, Any]]) -> list[Broadcast]:
+        """The broadcasts behind index keys, in the index's order."""
+        items: dict[str, dict[str, Any]] = {}
+        request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}} if keys else {}
+        while request:
+            response = self.dynamodb.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.table, []):
+                items[item["pk"]["S"]] = item
+            request = response.get("UnprocessedKeys") or {}
+        return [_broadcast_from_item(items[key["pk"]["S"]]) for key in keys if key["pk"]["S"] in items]
 
     def due(self, now: datetime, limit: int = 100) -> list[str]:
         """Ids of scheduled broadcasts whose send_at has come."""

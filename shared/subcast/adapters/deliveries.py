@@ -33,6 +33,7 @@ class Claim:
     taken: bool
     state: str | None = None  # when not taken: the recorded state (claimed, sent, failed)
     job_id: str | None = None  # when not taken: the job that holds the recipient
+    reason: str | None = None  # when not taken and settled: why it was skipped, failed or held
 
 
 def _delivery_key(broadcast_id: str, subscriber_id: str) -> dict[str, Any]:
@@ -77,7 +78,12 @@ class DeliveryLedger:
             if not is_conditional_failure(error):
                 raise
             old = item_on_failure(error)
-            return Claim(taken=False, state=old.get("state"), job_id=old.get("job_id"))
+            return Claim(
+                taken=False,
+                state=old.get("state"),
+                job_id=old.get("job_id"),
+                reason=old.get("reason") or None,
+            )
         return Claim(taken=True)
 
     def settle(
@@ -116,9 +122,16 @@ class DeliveryLedger:
         )
 
     def record_job(self, broadcast_id: str, job_id: str, tally: dict[str, int], now: datetime) -> bool:
-        """Add one job's tally to the broadcast's counters, exactly once per job id."""
+        """Add one job's tally to the broadcast's counters, exactly once per job id.
+
+        ``tally`` counts outcomes (``sent``) and outcomes by reason (``skipped:cap``).
+        """
         counts = {f":{name}": tally.get(name, 0) for name in ("sent", "failed", "skipped", "held")}
         counts[":settled"] = sum(counts.values())
+        by_reasons = sorted((key, count) for key, count in tally.items() if ":" in key and count)
+        names = {f"#r{index}": "r_" + key.replace(":", "_", 1) for index, (key, _) in enumerate(by_reasons)}
+        counts.update({f":r{index}": count for index, (_, count) in enumerate(by_reasons)})
+        by_reason = "".join(f", #r{index} :r{index}" for index in range(len(by_reasons)))
         writes: list[dict[str, Any]] = [
             {
                 "Put": {
@@ -141,8 +154,10 @@ class DeliveryLedger:
                     "Key": to_item({"pk": f"BROADCAST#{broadcast_id}", "sk": "BROADCAST"}),
                     "UpdateExpression": (
                         "ADD sent :sent, failed :failed, skipped :skipped, held :held, settled :settled"
+                        + by_reason
                     ),
                     "ExpressionAttributeValues": to_item(counts),
+                    **({"ExpressionAttributeNames": names} if names else {}),
                 }
             },
         ]

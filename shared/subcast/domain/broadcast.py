@@ -8,8 +8,18 @@ import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    model_validator,
+)
 
 from subcast.domain.topics import TopicSlug
 
@@ -19,6 +29,7 @@ MAX_TEXT_UTF16 = 4096
 SEND_AT_GRACE = timedelta(minutes=5)
 #: Recipients per delivery job: few, large SQS messages keep requests per delivery low.
 JOB_SIZE = 100
+MAX_URL = 2000
 
 
 def utf16_length(text: str) -> int:
@@ -47,44 +58,84 @@ def _attributes(values: dict[str, float | str]) -> dict[str, float | str]:
 Attributes = Annotated[dict[str, float | str], AfterValidator(_attributes)]
 
 
+def _web_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
+        raise ValueError("must be an http(s) URL")
+    if len(value) > MAX_URL:
+        raise ValueError(f"must be at most {MAX_URL} characters")
+    return value
+
+
+WebUrl = Annotated[str, AfterValidator(_web_url)]
+
+
+def _text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("text must not be empty")
+    if utf16_length(text) > MAX_TEXT_UTF16:
+        raise ValueError(f"text is longer than {MAX_TEXT_UTF16} characters (UTF-16 code units)")
+    return text
+
+
+BroadcastText = Annotated[str, AfterValidator(_text)]
+
+
+def _iso_only(value: object) -> object:
+    if value is not None and not isinstance(value, str | datetime):
+        raise ValueError("send_at must be an ISO-8601 string with an offset, e.g. 2026-12-24T08:00:00+01:00")
+    return value
+
+
+def _no_booleans(value: object) -> object:
+    # JSON true would otherwise pass as the number 1.
+    if isinstance(value, dict) and any(isinstance(item, bool) for item in value.values()):
+        raise ValueError("attribute values are numbers or text, not true/false")
+    return value
+
+
+SendAt = Annotated[AwareDatetime | None, BeforeValidator(_iso_only)]
+AttributeValues = Annotated[Attributes, BeforeValidator(_no_booleans)]
+
+
 class BroadcastRequest(BaseModel):
-    """What a publisher sends to schedule a broadcast."""
+    """What a publisher sends to schedule a broadcast (or to keep it as a draft)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    text: str
+    text: BroadcastText  # a small Markdown subset: **bold**, *italic*, [links](https://...), line breaks
     topics: list[TopicSlug] = Field(default_factory=list, max_length=20)
-    send_at: AwareDatetime | None = None
-    attributes: Attributes = Field(default_factory=dict)
+    send_at: SendAt = None
+    attributes: AttributeValues = Field(default_factory=dict)
+    link: WebUrl | None = None  # shown under the text
+    image_url: WebUrl | None = None
+    draft: StrictBool = False  # kept, not scheduled, until POST /v1/broadcasts/{id}/schedule
 
-    @field_validator("attributes", mode="before")
-    @classmethod
-    def _no_booleans(cls, value: object) -> object:
-        # JSON true would otherwise pass as the number 1.
-        if isinstance(value, dict) and any(isinstance(item, bool) for item in value.values()):
-            raise ValueError("attribute values are numbers or text, not true/false")
-        return value
 
-    @field_validator("send_at", mode="before")
-    @classmethod
-    def _iso_only(cls, value: object) -> object:
-        if value is not None and not isinstance(value, str | datetime):
-            raise ValueError(
-                "send_at must be an ISO-8601 string with an offset, e.g. 2026-12-24T08:00:00+01:00"
-            )
-        return value
+class BroadcastUpdate(BaseModel):
+    """What may change while a broadcast is a draft or scheduled; null removes link or image_url."""
 
-    @field_validator("text")
-    @classmethod
-    def _text_fits(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("text must not be empty")
-        if utf16_length(text) > MAX_TEXT_UTF16:
-            raise ValueError(f"text is longer than {MAX_TEXT_UTF16} characters (UTF-16 code units)")
-        return text
+    model_config = ConfigDict(extra="forbid")
+
+    text: BroadcastText | None = None
+    topics: list[TopicSlug] | None = Field(default=None, max_length=20)
+    send_at: SendAt = None
+    attributes: AttributeValues | None = None
+    link: WebUrl | None = None
+    image_url: WebUrl | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> BroadcastUpdate:
+        if not self.model_fields_set:
+            raise ValueError("send at least one of text, topics, send_at, attributes, link, image_url")
+        for name in ("text", "topics", "attributes", "send_at"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
 
 
 class BroadcastStatus(StrEnum):
+    DRAFT = "draft"
     SCHEDULED = "scheduled"
     SENDING = "sending"
     SENT = "sent"
@@ -98,6 +149,7 @@ class DeliveryCounts(BaseModel):
     skipped: int = 0  # no longer eligible at send time, or the broadcast was cancelled
     held: int = 0  # held for the subscriber's quiet hours or digest (settled: sent later)
     delivered_later: int = 0  # of those held, sent when the quiet hours ended or in the digest
+    reasons: dict[str, int] = Field(default_factory=dict)  # "skipped:cap": 3, "held:quiet_hours": 1, ...
 
     @property
     def done(self) -> int:
@@ -115,6 +167,8 @@ class Broadcast(BaseModel):
     created_at: datetime
     created_by: str  # api key id
     attributes: dict[str, float | str] = Field(default_factory=dict)
+    link: str | None = None
+    image_url: str | None = None
     counts: DeliveryCounts = Field(default_factory=DeliveryCounts)
     fanout_done: bool = False
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from subcast.domain.broadcast import MAX_TEXT_UTF16, Broadcast, BroadcastStatus, reaches, utf16_length
 from subcast.domain.preferences import Alert, CapPeriod, Digest, DigestMode, FrequencyCap, QuietHours
-from subcast.domain.subscriber import Subscriber
+from subcast.domain.subscriber import Subscriber, SubscriberState
 
 
 class Action(StrEnum):
@@ -54,8 +54,10 @@ def skip_reason(broadcast: Broadcast, subscriber: Subscriber | None) -> str | No
     """Why this broadcast is not for this subscriber (now or later), or None when it is."""
     if broadcast.status is BroadcastStatus.CANCELLED:
         return "cancelled"
-    if subscriber is None or not subscriber.receives_broadcasts:
-        return "not_active"
+    if subscriber is None or subscriber.state is not SubscriberState.ACTIVE:
+        return "paused" if subscriber and subscriber.state is SubscriberState.PAUSED else "not_active"
+    if not subscriber.primary.reachable:
+        return "unreachable"
     if not reaches(broadcast.topics, subscriber.topics):
         return "topics"
     if not alerts_allow(subscriber.alerts, broadcast, subscriber.topics):

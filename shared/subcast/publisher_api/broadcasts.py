@@ -1,4 +1,4 @@
-"""/v1/broadcasts: schedule, read and cancel broadcasts."""
+"""/v1/broadcasts: schedule (or draft), list, read, edit, schedule drafts and cancel broadcasts."""
 
 from __future__ import annotations
 
@@ -6,12 +6,22 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from chalice import Response  # type: ignore[attr-defined]
+from pydantic import BaseModel, ConfigDict
 
+from subcast.adapters.broadcasts import NotEditable
 from subcast.adapters.publishing import ApiKey
-from subcast.domain.broadcast import Broadcast, BroadcastRequest
-from subcast.publisher_api.http import ApiError, Routes, json_response
+from subcast.domain.broadcast import Broadcast, BroadcastRequest, BroadcastStatus, BroadcastUpdate, SendAt
+from subcast.publisher_api.http import ApiError, Conflict, Routes, bad_cursor, json_response, limit_of
 from subcast.services.api_keys import Scope
-from subcast.services.broadcasts import cancel_broadcast, create_broadcast, get_broadcast
+from subcast.services.broadcasts import (
+    NotFound,
+    cancel_broadcast,
+    create_broadcast,
+    edit_broadcast,
+    get_broadcast,
+    list_broadcasts,
+    schedule_broadcast,
+)
 from subcast.services.dependencies import broadcast_store, fanout_queue, publishing_store
 
 routes = Routes("broadcasts")
@@ -19,13 +29,29 @@ logger = Logger(child=True)
 MAX_IDEMPOTENCY_KEY = 255
 
 
+class ScheduleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    send_at: SendAt = None
+
+
 def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
     counts = broadcast.counts
+
+    def by_reason(outcome: str) -> dict[str, int]:
+        return {
+            key.split(":", 1)[1]: count
+            for key, count in sorted(counts.reasons.items())
+            if key.startswith(f"{outcome}:")
+        }
+
     return {
         "id": broadcast.broadcast_id,
         "text": broadcast.text,
         "topics": list(broadcast.topics),
         "attributes": broadcast.attributes,
+        "link": broadcast.link,
+        "image_url": broadcast.image_url,
         "send_at": broadcast.send_at.isoformat(),
         "status": broadcast.status.value,
         "created_at": broadcast.created_at.isoformat(),
@@ -37,6 +63,9 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
             "held": counts.held,
             "delivered_later": counts.delivered_later,
             "pending": max(counts.recipients - counts.done, 0),
+            "skipped_by": by_reason("skipped"),
+            "failed_by": by_reason("failed"),
+            "held_by": by_reason("held"),
         },
         "fanout_complete": broadcast.fanout_done,
     }
@@ -63,6 +92,65 @@ def create_broadcast_view(key: ApiKey) -> Response:
         "broadcast scheduled", extra={"broadcast_id": broadcast.broadcast_id, "replayed": not created}
     )
     return json_response(201, broadcast_json(broadcast), headers)
+
+
+@routes.route("/v1/broadcasts", "GET", Scope.BROADCASTS)
+def list_broadcasts_view(key: ApiKey) -> Response:
+    """Newest first; ``status``, ``topic``, ``limit`` (1-100) and ``cursor`` narrow and page."""
+    params = routes.params()
+    try:
+        status = BroadcastStatus(params["status"]) if "status" in params else None
+    except ValueError:
+        states = ", ".join(item.value for item in BroadcastStatus)
+        raise ApiError(400, "invalid_request", f"status must be one of {states}") from None
+    try:
+        found, following = list_broadcasts(
+            broadcast_store(),
+            status=status,
+            topic=params.get("topic"),
+            limit=limit_of(params, default=20),
+            cursor=params.get("cursor"),
+        )
+    except (ValueError, TypeError):
+        raise bad_cursor() from None
+    return json_response(
+        200, {"broadcasts": [broadcast_json(item) for item in found], "next_cursor": following}
+    )
+
+
+@routes.route("/v1/broadcasts/{broadcast_id}", "PATCH", Scope.BROADCASTS)
+def edit_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
+    """Change a draft or scheduled broadcast; 409 once it is sending."""
+    update = routes.body(BroadcastUpdate)
+    try:
+        edited = edit_broadcast(
+            broadcast_id,
+            update,
+            store=broadcast_store(),
+            publishing=publishing_store(),
+            fanout=fanout_queue(),
+        )
+    except NotEditable as error:
+        raise Conflict("not_editable", f"a {error.status.value} broadcast cannot be changed") from None
+    except KeyError:
+        raise NotFound(f"no broadcast {broadcast_id}") from None
+    return json_response(200, broadcast_json(edited))
+
+
+@routes.route("/v1/broadcasts/{broadcast_id}/schedule", "POST", Scope.BROADCASTS)
+def schedule_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
+    """A draft goes out at ``send_at`` (or now when the body is empty or send_at is null)."""
+    raw = routes.request.raw_body or b""
+    request = routes.body(ScheduleRequest) if raw.strip() else ScheduleRequest()
+    try:
+        scheduled = schedule_broadcast(
+            broadcast_id, request.send_at, store=broadcast_store(), fanout=fanout_queue()
+        )
+    except NotEditable as error:
+        raise Conflict("not_a_draft", f"a {error.status.value} broadcast cannot be scheduled again") from None
+    except KeyError:
+        raise NotFound(f"no broadcast {broadcast_id}") from None
+    return json_response(200, broadcast_json(scheduled))
 
 
 @routes.route("/v1/broadcasts/{broadcast_id}", "GET", Scope.BROADCASTS)

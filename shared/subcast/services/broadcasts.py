@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 
-from subcast.adapters.broadcasts import BroadcastStore
+from subcast.adapters.broadcasts import EDITABLE, BroadcastStore, NotEditable
+from subcast.adapters.cursors import decode_cursor, encode_cursor
 from subcast.adapters.publishing import ApiKey, PublishingStore
 from subcast.adapters.queues import FanoutQueue
 from subcast.clock import now
@@ -13,6 +15,7 @@ from subcast.domain.broadcast import (
     Broadcast,
     BroadcastRequest,
     BroadcastStatus,
+    BroadcastUpdate,
     resolve_send_at,
 )
 
@@ -40,21 +43,16 @@ def create_broadcast(
         send_at = resolve_send_at(request.send_at, moment)
     except ValueError as error:
         raise InvalidRequest(str(error)) from None
-    if request.topics:
-        topics = {topic.slug: topic for topic in publishing.topics()}
-        unknown = sorted(set(request.topics) - set(topics))
-        if unknown:
-            raise InvalidRequest(f"unknown topics: {', '.join(unknown)} (create them with POST /v1/topics)")
-        archived = sorted(slug for slug in request.topics if not topics[slug].active)
-        if archived:
-            raise InvalidRequest(f"archived topics: {', '.join(archived)}")
+    _check_topics(request.topics, publishing)
     broadcast = Broadcast(
         broadcast_id=f"b_{secrets.token_hex(8)}",
         text=request.text,
         topics=tuple(dict.fromkeys(request.topics)),
         attributes=request.attributes,
+        link=request.link,
+        image_url=request.image_url,
         send_at=send_at,
-        status=BroadcastStatus.SCHEDULED,
+        status=BroadcastStatus.DRAFT if request.draft else BroadcastStatus.SCHEDULED,
         created_at=moment,
         created_by=key.key_id,
     )
@@ -65,10 +63,84 @@ def create_broadcast(
         idempotency = (f"{key.key_id}#{scope}", request_hash)
     stored = store.create(broadcast, idempotency, moment)
     created = stored.broadcast_id == broadcast.broadcast_id
-    if created and send_at <= moment:
+    if created and stored.status is BroadcastStatus.SCHEDULED and send_at <= moment:
         # Start now rather than at the next scheduler tick; the tick would find it too.
         fanout.send([stored.broadcast_id])
     return stored, created
+
+
+def _check_topics(topics: list[str], publishing: PublishingStore) -> None:
+    if not topics:
+        return
+    known = {topic.slug: topic for topic in publishing.topics()}
+    unknown = sorted(set(topics) - set(known))
+    if unknown:
+        raise InvalidRequest(f"unknown topics: {', '.join(unknown)} (create them with POST /v1/topics)")
+    archived = sorted(slug for slug in topics if not known[slug].active)
+    if archived:
+        raise InvalidRequest(f"archived topics: {', '.join(archived)}")
+
+
+def edit_broadcast(
+    broadcast_id: str,
+    update: BroadcastUpdate,
+    *,
+    store: BroadcastStore,
+    publishing: PublishingStore,
+    fanout: FanoutQueue,
+) -> Broadcast:
+    """Change a draft or scheduled broadcast; NotEditable once sending has started."""
+    current = get_broadcast(store, broadcast_id)
+    if current.status not in EDITABLE:
+        raise NotEditable(current.status)
+    changes = update.model_dump(exclude_unset=True)
+    if "topics" in changes:
+        _check_topics(changes["topics"], publishing)
+        changes["topics"] = list(dict.fromkeys(changes["topics"]))
+    moment = now()
+    if "send_at" in changes:
+        try:
+            changes["send_at"] = resolve_send_at(update.send_at, moment).isoformat()
+        except ValueError as error:
+            raise InvalidRequest(str(error)) from None
+    edited = store.edit(broadcast_id, changes, expected=current.status)
+    if edited.status is BroadcastStatus.SCHEDULED and edited.send_at <= moment:
+        fanout.send([broadcast_id])  # moved to now: start at once
+    return edited
+
+
+def schedule_broadcast(
+    broadcast_id: str, send_at: datetime | None, *, store: BroadcastStore, fanout: FanoutQueue
+) -> Broadcast:
+    """A draft goes out at ``send_at`` (or now)."""
+    moment = now()
+    try:
+        when = resolve_send_at(send_at, moment)
+    except ValueError as error:
+        raise InvalidRequest(str(error)) from None
+    get_broadcast(store, broadcast_id)  # 404 before 409
+    scheduled = store.schedule(broadcast_id, when)
+    if when <= moment:
+        fanout.send([broadcast_id])
+    return scheduled
+
+
+def list_broadcasts(
+    store: BroadcastStore,
+    *,
+    status: BroadcastStatus | None,
+    topic: str | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Broadcast], str | None]:
+    """Newest first, filtered by status and topic; ``cursor`` continues a page (ValueError if forged)."""
+    start = decode_cursor(cursor, {"pk", "sk", "list_pk", "list_at"}) if cursor else None
+
+    def wanted(broadcast: Broadcast) -> bool:
+        return (status is None or broadcast.status is status) and (topic is None or topic in broadcast.topics)
+
+    found, following = store.page(limit, start, wanted)
+    return found, encode_cursor(following)
 
 
 def get_broadcast(store: BroadcastStore, broadcast_id: str) -> Broadcast:

@@ -96,6 +96,8 @@ def deliver_job(job: DeliveryJob, sending: Sending) -> Counter[str]:
                 incomplete += 1  # an earlier attempt of this job is (or died) mid-send: wait out its lease
             else:
                 tally[claim.state or "failed"] += 1
+                if claim.reason:
+                    tally[f"{claim.state}:{claim.reason}"] += 1
             continue
         # Read just before sending: someone who sent STOP a moment ago gets nothing.
         subscriber = sending.subscribers.get(subscriber_id)
@@ -111,6 +113,8 @@ def deliver_job(job: DeliveryJob, sending: Sending) -> Counter[str]:
         if reason == "unreachable" and subscriber is not None:
             mark_unreachable(subscriber, sending)
         tally[outcome] += 1
+        if reason:
+            tally[f"{outcome}:{reason}"] += 1
     if incomplete:
         raise JobIncomplete(f"{incomplete} recipients of job {job.job_id} are not settled yet")
     store.record_job(job.broadcast_id, job.job_id, dict(tally), now())
