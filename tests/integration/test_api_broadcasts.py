@@ -179,3 +179,53 @@ def test_a_draft_can_be_cancelled(stack, editor):
     draft = create_broadcast(editor, draft=True)
     status, cancelled, _ = call("POST", f"/v1/broadcasts/{draft['id']}/cancel", None, editor)
     assert (status, cancelled["status"]) == (200, "cancelled")
+
+
+def test_markdown_and_link_arrive_formatted_as_telegram_parses_them(stack, editor):
+    # Given a subscriber and a broadcast in the Markdown subset with a link
+    from tests.integration.test_delivery import deliver_everything
+
+    stack.add_subscriber(1)
+    create_broadcast(
+        editor,
+        text="**Big** news, *really* & <b>not</b> HTML: [details](https://example.org/d)",
+        link="https://example.org/more",
+    )
+
+    # When it is delivered
+    deliver_everything(stack)
+
+    # Then Telegram (the test server parses the HTML as Telegram does) shows the text with its formats
+    [message] = stack.bot.sent()
+    assert message["text"].startswith("Big news, really & <b>not</b> HTML: details")
+    assert "https://example.org/more" in message["text"]
+    kinds = {entity["type"] for entity in message["entities"]}
+    assert {"bold", "italic", "text_link"} <= kinds
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"text": "x" * 4090, "link": "https://example.org/a-long-link"},
+        {"text": "see [this](javascript:alert(1))"},
+    ],
+)
+def test_a_broadcast_that_cannot_be_one_telegram_message_is_400(stack, editor, fields):
+    with changes_nothing(stack):
+        assert_error(call("POST", "/v1/broadcasts", fields, editor), 400, "invalid_request")
+
+
+def test_an_edit_that_makes_it_too_long_is_400(stack, editor):
+    created = create_broadcast(editor, text="x" * 4000, send_at=in_an_hour())
+    with changes_nothing(stack):
+        message = assert_error(
+            call(
+                "PATCH",
+                f"/v1/broadcasts/{created['id']}",
+                {"link": "https://example.org/" + "y" * 200},
+                editor,
+            ),
+            400,
+            "invalid_request",
+        )
+    assert "one Telegram message" in message

@@ -149,11 +149,11 @@ def test_a_sender_crash_halfway_resends_only_what_was_not_sent(stack, monkeypatc
     real_send = TelegramBot.send_text
     calls = Counter()
 
-    def dying(self, address, text):
+    def dying(self, address, text, parse_mode=None):
         calls["n"] += 1
         if calls["n"] == 8:
             raise SystemError("Lambda runtime exited")
-        return real_send(self, address, text)
+        return real_send(self, address, text, parse_mode)
 
     monkeypatch.setattr(TelegramBot, "send_text", dying)
     [failed] = run(stack, "SenderFunction", "DeliveryQueue")

@@ -92,6 +92,7 @@ def test_quiet_hours_hold_a_snippet_until_they_end_then_it_arrives_once(stack, a
     assert texts_to(stack, sleeper) == []
     assert counts(broadcast_id) | {} == {
         "recipients": 2, "sent": 1, "failed": 0, "skipped": 0, "held": 1, "delivered_later": 0,
+        "reasons": {"held:quiet_hours": 1},
     }  # fmt: skip
     assert get_broadcast(dependencies.broadcast_store(), broadcast_id).status.value == "sent"
 
@@ -223,6 +224,7 @@ def test_a_daily_cap_lets_that_many_through_and_skips_the_rest(stack, at_late_ev
     assert len(texts_to(stack, capped)) == 2
     assert len(texts_to(stack, free)) == 3
     assert counts(ids[2])["skipped"] == 1
+    assert counts(ids[2])["reasons"] == {"skipped:cap": 1}
 
     # When the next day begins, the cap starts again
     clock.move_to(datetime(2026, 11, 25, 9, 0, tzinfo=UTC))

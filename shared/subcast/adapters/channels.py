@@ -46,6 +46,7 @@ class PermanentFailure(DeliveryError):
 class MessengerChannel(Protocol):
     channel: Channel
 
-    def send_text(self, address: str, text: str) -> str:
-        """Send ``text`` to ``address``; returns the provider's message id, or raises a DeliveryError."""
+    def send_text(self, address: str, text: str, parse_mode: str | None = None) -> str:
+        """Send ``text`` (plain, or in the provider's ``parse_mode``) to ``address``; returns the
+        provider's message id, or raises a DeliveryError."""
         ...

@@ -124,8 +124,11 @@ class TelegramBot:
         me = TelegramBot(api_base, token)._call("getMe", {})
         return str(me["username"])
 
-    def send_text(self, address: str, text: str) -> str:
-        result = self._call("sendMessage", {"chat_id": address, "text": text})
+    def send_text(self, address: str, text: str, parse_mode: str | None = None) -> str:
+        payload = {"chat_id": address, "text": text}
+        if parse_mode:
+            payload["parse_mode"] = parse_mode
+        result = self._call("sendMessage", payload)
         return str(result["message_id"])
 
     def _call(self, method: str, payload: dict[str, Any]) -> Any:

@@ -8,7 +8,6 @@ import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -21,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 
+from subcast.domain.rendering.markdown import url_problem, validate
+from subcast.domain.rendering.telegram import render_telegram
 from subcast.domain.topics import TopicSlug
 
 #: Telegram measures message length in UTF-16 code units.
@@ -29,7 +30,6 @@ MAX_TEXT_UTF16 = 4096
 SEND_AT_GRACE = timedelta(minutes=5)
 #: Recipients per delivery job: few, large SQS messages keep requests per delivery low.
 JOB_SIZE = 100
-MAX_URL = 2000
 
 
 def utf16_length(text: str) -> int:
@@ -59,11 +59,9 @@ Attributes = Annotated[dict[str, float | str], AfterValidator(_attributes)]
 
 
 def _web_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in value):
-        raise ValueError("must be an http(s) URL")
-    if len(value) > MAX_URL:
-        raise ValueError(f"must be at most {MAX_URL} characters")
+    problem = url_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -75,7 +73,21 @@ def _text(text: str) -> str:
         raise ValueError("text must not be empty")
     if utf16_length(text) > MAX_TEXT_UTF16:
         raise ValueError(f"text is longer than {MAX_TEXT_UTF16} characters (UTF-16 code units)")
+    problems = validate(text)
+    if problems:
+        raise ValueError("; ".join(problems))
     return text
+
+
+def one_message_problem(text: str, link: str | None, image_url: str | None) -> str | None:
+    """Why this broadcast would not fit one Telegram message (4,096 characters, 100 formats), if so.
+
+    One message per broadcast keeps delivery exactly once per recipient: a second part could
+    fail after the first went out. Longer newsletters become several snippets instead.
+    """
+    if len(render_telegram(text, link, image_url)) > 1:
+        return "text with its link and image does not fit one Telegram message; shorten it or split it"
+    return None
 
 
 BroadcastText = Annotated[str, AfterValidator(_text)]
@@ -110,6 +122,13 @@ class BroadcastRequest(BaseModel):
     link: WebUrl | None = None  # shown under the text
     image_url: WebUrl | None = None
     draft: StrictBool = False  # kept, not scheduled, until POST /v1/broadcasts/{id}/schedule
+
+    @model_validator(mode="after")
+    def _fits_one_message(self) -> BroadcastRequest:
+        problem = one_message_problem(self.text, self.link, self.image_url)
+        if problem:
+            raise ValueError(problem)
+        return self
 
 
 class BroadcastUpdate(BaseModel):

@@ -131,19 +131,23 @@ SNIPPET_MARK = "\u25aa\ufe0f "  # a small square, as in a list
 SNIPPET_GAP = "\n\n"
 
 
-def combine(header: str, texts: list[str], limit: int = MAX_TEXT_UTF16) -> tuple[str, int]:
+def combine(
+    header: str, texts: list[str], limit: int = MAX_TEXT_UTF16, fits: Callable[[str], bool] | None = None
+) -> tuple[str, int]:
     """One message of a header and as many whole snippets as fit; returns it and how many it holds.
 
-    The first snippet always goes in (a snippet alone fits, as broadcasts are
-    limited to one message); snippets that do not fit wait for the next message.
+    ``fits`` says whether a message fits (default: at most ``limit`` UTF-16 units). The first
+    snippet always goes in (a snippet alone fits, as broadcasts are limited to one message);
+    snippets that do not fit wait for the next message.
     """
+    fitting = fits or (lambda message: utf16_length(message) <= limit)
     message = header
     taken = 0
     for text in texts:
         candidate = f"{message}{SNIPPET_GAP}{SNIPPET_MARK}{text}"
-        if taken and utf16_length(candidate) > limit:
+        if taken and not fitting(candidate):
             break
-        if not taken and utf16_length(candidate) > limit:
+        if not taken and not fitting(candidate):
             return text, 1  # too long to carry a header: the snippet on its own
         message, taken = candidate, taken + 1
     return message, taken

@@ -16,6 +16,7 @@ from subcast.domain.broadcast import (
     BroadcastRequest,
     BroadcastStatus,
     BroadcastUpdate,
+    one_message_problem,
     resolve_send_at,
 )
 
@@ -97,6 +98,13 @@ def edit_broadcast(
     if "topics" in changes:
         _check_topics(changes["topics"], publishing)
         changes["topics"] = list(dict.fromkeys(changes["topics"]))
+    problem = one_message_problem(
+        changes.get("text", current.text),
+        changes.get("link", current.link),
+        changes.get("image_url", current.image_url),
+    )
+    if problem:
+        raise InvalidRequest(problem)
     moment = now()
     if "send_at" in changes:
         try:

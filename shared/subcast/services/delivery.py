@@ -28,6 +28,7 @@ from subcast.adapters.subscribers import SubscriberStore
 from subcast.clock import now
 from subcast.domain.broadcast import Broadcast, DeliveryJob, job_id
 from subcast.domain.delivery_rules import Action, judge
+from subcast.domain.rendering.telegram import render_telegram
 from subcast.domain.subscriber import Subscriber
 
 logger = Logger(child=True)
@@ -154,19 +155,22 @@ def _deliver_one(
             subscriber.subscriber_id, broadcast.broadcast_id, verdict.reason, verdict.release_at
         )
         return "held", verdict.reason, hold
-    outcome, reason = send_text(subscriber.primary.address, broadcast.text, sending)
+    [message] = render_telegram(broadcast.text, broadcast.link, broadcast.image_url)[:1]  # one, see API
+    outcome, reason = send_text(subscriber.primary.address, message.text, sending, message.parse_mode)
     if outcome in ("retry", "abort") and cap is not None and period is not None:
         sending.held.uncount(subscriber.subscriber_id, period, broadcast.broadcast_id)
     return outcome, reason, None
 
 
-def send_text(address: str, text: str, sending: Sending) -> tuple[str, str | None]:
+def send_text(
+    address: str, text: str, sending: Sending, parse_mode: str | None = None
+) -> tuple[str, str | None]:
     """Send one message within the provider's pace: ("sent"|"failed"|"retry"|"abort", reason)."""
     waited = 0.0
     for attempt in range(TEMPORARY_RETRIES + 1):
         sending.pacer.acquire()
         try:
-            sending.messenger.send_text(address, text)
+            sending.messenger.send_text(address, text, parse_mode)
             return "sent", None
         except RateLimited as limited:
             sending.pacer.pause(limited.retry_after)

@@ -17,6 +17,8 @@ from subcast.clock import now
 from subcast.domain.broadcast import Broadcast, ReleaseJob
 from subcast.domain.delivery_rules import combine, in_quiet_hours, quiet_end, skip_reason
 from subcast.domain.messages import render
+from subcast.domain.rendering.markdown import RenderedMessage, escape_markdown
+from subcast.domain.rendering.telegram import render_telegram
 from subcast.domain.subscriber import Subscriber
 from subcast.services.delivery import JobIncomplete, Sending, mark_unreachable, send_text
 
@@ -69,7 +71,7 @@ def release_for(subscriber_id: str, sending: Sending) -> str:
     wanted.sort(key=lambda pair: (pair[1].send_at, pair[1].created_at))  # in the order they were sent
     message, count = _message(subscriber, wanted, sending.brand_name)
     included, later = wanted[:count], [snippet for snippet, _ in wanted[count:]]
-    outcome, reason = send_text(subscriber.primary.address, message, sending)
+    outcome, reason = send_text(subscriber.primary.address, message.text, sending, message.parse_mode)
     if outcome in ("retry", "abort"):
         sending.held.give_back([snippet for snippet, _ in wanted] + unwanted)
         if outcome == "abort":
@@ -86,11 +88,15 @@ def release_for(subscriber_id: str, sending: Sending) -> str:
 
 def _message(
     subscriber: Subscriber, wanted: list[tuple[HeldSnippet, Broadcast]], brand_name: str
-) -> tuple[str, int]:
-    texts = [broadcast.text for _, broadcast in wanted]
+) -> tuple[RenderedMessage, int]:
+    """The release as one Telegram message (Markdown rendered to HTML) and how many snippets it holds."""
+    texts = [broadcast.text + (f"\n{broadcast.link}" if broadcast.link else "") for _, broadcast in wanted]
     digest = any(snippet.reason == "digest" for snippet, _ in wanted)
     if not digest and len(texts) == 1:
-        return texts[0], 1  # one snippet after the quiet hours arrives as it was written
+        # One snippet after the quiet hours arrives as it was written.
+        _, broadcast = wanted[0]
+        return render_telegram(broadcast.text, broadcast.link, broadcast.image_url)[0], 1
     key = "release.digest" if digest else "release.quiet"
-    header = render(key, subscriber.language, brand=brand_name)
-    return combine(header, texts)
+    header = escape_markdown(render(key, subscriber.language, brand=brand_name))
+    markdown, count = combine(header, texts, fits=lambda candidate: len(render_telegram(candidate)) == 1)
+    return render_telegram(markdown)[0], count
