@@ -10,7 +10,7 @@ from typing import Any
 
 def register(app: Any) -> None:
     """Add every /v1 blueprint to the Chalice app."""
-    from subcast.publisher_api import broadcasts, keys, subscribers, topics
+    from subcast.publisher_api import broadcasts, keys, newsletters, subscribers, topics
 
-    for module in (keys, topics, broadcasts, subscribers):
+    for module in (keys, topics, broadcasts, newsletters, subscribers):
         app.register_blueprint(module.routes.blueprint())

@@ -71,13 +71,18 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
     }
 
 
-@routes.route("/v1/broadcasts", "POST", Scope.BROADCASTS)
-def create_broadcast_view(key: ApiKey) -> Response:
-    idempotency_key = routes.request.headers.get("idempotency-key")
+def idempotency_key_of(routes: Routes) -> str | None:
+    idempotency_key: str | None = routes.request.headers.get("idempotency-key")
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise ApiError(
             400, "invalid_idempotency_key", f"Idempotency-Key must be 1-{MAX_IDEMPOTENCY_KEY} characters"
         )
+    return idempotency_key
+
+
+@routes.route("/v1/broadcasts", "POST", Scope.BROADCASTS)
+def create_broadcast_view(key: ApiKey) -> Response:
+    idempotency_key = idempotency_key_of(routes)
     request = routes.body(BroadcastRequest)
     broadcast, created = create_broadcast(
         request,

@@ -1,0 +1,88 @@
+"""Publisher use case: turn a newsletter issue into broadcast snippets, as drafts or spaced out in time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from subcast.adapters.broadcasts import BroadcastStore
+from subcast.adapters.publishing import ApiKey, PublishingStore
+from subcast.adapters.queues import FanoutQueue
+from subcast.clock import now
+from subcast.domain.broadcast import Broadcast, BroadcastRequest
+from subcast.domain.newsletter import split_newsletter, to_markdown
+from subcast.domain.rendering.markdown import url_problem
+from subcast.domain.topics import TopicSlug
+from subcast.services.broadcasts import InvalidRequest, create_broadcast
+
+#: A newsletter may be far larger than a broadcast request (email HTML is verbose).
+MAX_NEWSLETTER_BYTES = 1024 * 1024
+
+
+class Spacing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: AwareDatetime
+    every_minutes: int = Field(ge=1, le=7 * 24 * 60)
+
+
+class NewsletterRequest(BaseModel):
+    """An issue to split: HTML or Markdown; without ``schedule`` the snippets stay drafts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    format: Literal["html", "markdown"]
+    content: Annotated[str, Field(min_length=1)]
+    topics: list[TopicSlug] = Field(default_factory=list, max_length=20)
+    schedule: Spacing | None = None
+    teaser_budget: int = Field(default=280, ge=40, le=1000)
+    max_snippets: int = Field(default=10, ge=1, le=30)
+
+
+def import_newsletter(
+    request: NewsletterRequest,
+    key: ApiKey,
+    idempotency_key: str | None,
+    *,
+    store: BroadcastStore,
+    publishing: PublishingStore,
+    fanout: FanoutQueue,
+) -> list[Broadcast]:
+    """One broadcast per snippet. With an Idempotency-Key, a retried import returns the same broadcasts."""
+    snippets = split_newsletter(
+        request.content,
+        request.format,
+        teaser_budget=request.teaser_budget,
+        max_snippets=request.max_snippets,
+    )
+    if not snippets:
+        raise InvalidRequest("no stories found in the newsletter (no headings with text under them)")
+    if request.schedule and request.schedule.start < now() - timedelta(minutes=5):
+        raise InvalidRequest("schedule.start is in the past")
+    created = []
+    for index, snippet in enumerate(snippets):
+        send_at = (
+            request.schedule.start + timedelta(minutes=request.schedule.every_minutes * index)
+            if request.schedule
+            else None
+        )
+        broadcast_request = BroadcastRequest(
+            text=to_markdown(snippet),
+            topics=request.topics,
+            send_at=send_at,
+            link=snippet.link if snippet.link and not url_problem(snippet.link) else None,
+            image_url=snippet.image_url if snippet.image_url and not url_problem(snippet.image_url) else None,
+            draft=request.schedule is None,
+        )
+        broadcast, _ = create_broadcast(
+            broadcast_request,
+            key,
+            f"{idempotency_key}#newsletter#{index}" if idempotency_key else None,
+            store=store,
+            publishing=publishing,
+            fanout=fanout,
+        )
+        created.append(broadcast)
+    return created
