@@ -56,4 +56,4 @@ api-key: $(STAMP)
 	$(PY) -m infra.api_key
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .aws-sam
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .schemathesis .aws-sam

@@ -53,6 +53,13 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def do_PATCH(self) -> None:
         self._dispatch()
 
+    def __getattr__(self, name: str) -> Any:
+        # API Gateway answers any other method (HEAD, OPTIONS, TRACE, QUERY ...) with its
+        # "no such route" 403, so the local stack does too; http.server would answer 501.
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
+
     # ----------------------------------------------------------------- plumbing
     def _dispatch(self) -> None:
         started = time.monotonic()

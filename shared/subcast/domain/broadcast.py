@@ -17,12 +17,13 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    WithJsonSchema,
     model_validator,
 )
 
 from subcast.domain.rendering.markdown import url_problem, validate
 from subcast.domain.rendering.telegram import render_telegram
-from subcast.domain.topics import TopicSlug
+from subcast.domain.topics import TOPIC_SLUG, TopicSlug
 
 #: Telegram measures message length in UTF-16 code units.
 MAX_TEXT_UTF16 = 4096
@@ -30,6 +31,7 @@ MAX_TEXT_UTF16 = 4096
 SEND_AT_GRACE = timedelta(minutes=5)
 #: Recipients per delivery job: few, large SQS messages keep requests per delivery low.
 JOB_SIZE = 100
+TOPIC_PATTERN = TOPIC_SLUG.pattern
 
 
 def utf16_length(text: str) -> int:
@@ -90,7 +92,9 @@ def one_message_problem(text: str, link: str | None, image_url: str | None) -> s
     return None
 
 
-BroadcastText = Annotated[str, AfterValidator(_text)]
+#: In the OpenAPI document: what the validator checks, as far as JSON Schema can say it.
+_TEXT_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_UTF16, "pattern": "\\S"}
+BroadcastText = Annotated[str, AfterValidator(_text), WithJsonSchema(_TEXT_SCHEMA)]
 
 
 def _iso_only(value: object) -> object:
@@ -132,14 +136,21 @@ class BroadcastRequest(BaseModel):
 
 
 class BroadcastUpdate(BaseModel):
-    """What may change while a broadcast is a draft or scheduled; null removes link or image_url."""
+    """What may change while a broadcast is a draft or scheduled; null removes link or image_url,
+    a null send_at means now."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
 
-    text: BroadcastText | None = None
-    topics: list[TopicSlug] | None = Field(default=None, max_length=20)
+    # Optional but never null (the schema says so; None here only means "not sent").
+    text: Annotated[BroadcastText | None, WithJsonSchema(_TEXT_SCHEMA)] = None
+    topics: Annotated[
+        list[TopicSlug] | None,
+        WithJsonSchema(
+            {"type": "array", "items": {"type": "string", "pattern": TOPIC_PATTERN}, "maxItems": 20}
+        ),
+    ] = Field(default=None, max_length=20)
     send_at: SendAt = None
-    attributes: AttributeValues | None = None
+    attributes: Annotated[AttributeValues | None, WithJsonSchema({"type": "object"})] = None
     link: WebUrl | None = None
     image_url: WebUrl | None = None
 
@@ -147,7 +158,7 @@ class BroadcastUpdate(BaseModel):
     def _something(self) -> BroadcastUpdate:
         if not self.model_fields_set:
             raise ValueError("send at least one of text, topics, send_at, attributes, link, image_url")
-        for name in ("text", "topics", "attributes", "send_at"):
+        for name in ("text", "topics", "attributes"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be null")
         return self

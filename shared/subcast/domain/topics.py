@@ -22,7 +22,8 @@ def _slug(value: str) -> str:
 
 
 TopicSlug = Annotated[str, AfterValidator(_slug)]
-TopicName = Annotated[str, Field(min_length=1, max_length=80)]
+#: Surrounding blanks are stripped, so a name needs one visible character (the schema says so too).
+TopicName = Annotated[str, Field(min_length=1, max_length=80, json_schema_extra={"pattern": "\\S"})]
 
 
 class TopicRequest(BaseModel):
@@ -40,7 +41,9 @@ class TopicRequest(BaseModel):
 class TopicUpdate(BaseModel):
     """What a publisher may change of a topic (its slug stays: subscribers' choices refer to it)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, json_schema_extra={"minProperties": 1}
+    )
 
     name: TopicName | None = None
     name_de: TopicName | None = None

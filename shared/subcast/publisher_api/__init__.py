@@ -7,10 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from subcast.publisher_api.http import Routes
+
+
+def route_tables() -> list[Routes]:
+    """Every /v1 route table, in the order the OpenAPI document lists them."""
+    from subcast.publisher_api import broadcasts, keys, newsletters, openapi, subscribers, topics
+
+    return [module.routes for module in (keys, topics, broadcasts, newsletters, subscribers, openapi)]
+
 
 def register(app: Any) -> None:
     """Add every /v1 blueprint to the Chalice app."""
-    from subcast.publisher_api import broadcasts, keys, newsletters, subscribers, topics
-
-    for module in (keys, topics, broadcasts, newsletters, subscribers):
-        app.register_blueprint(module.routes.blueprint())
+    for table in route_tables():
+        app.register_blueprint(table.blueprint())

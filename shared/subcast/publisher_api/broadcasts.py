@@ -11,7 +11,16 @@ from pydantic import BaseModel, ConfigDict
 from subcast.adapters.broadcasts import NotEditable
 from subcast.adapters.publishing import ApiKey
 from subcast.domain.broadcast import Broadcast, BroadcastRequest, BroadcastStatus, BroadcastUpdate, SendAt
-from subcast.publisher_api.http import ApiError, Conflict, Routes, bad_cursor, json_response, limit_of
+from subcast.publisher_api.http import (
+    ApiError,
+    Conflict,
+    Param,
+    Routes,
+    bad_cursor,
+    json_response,
+    limit_of,
+)
+from subcast.publisher_api.schemas import BroadcastList, BroadcastOut, Counts, dump
 from subcast.services.api_keys import Scope
 from subcast.services.broadcasts import (
     NotFound,
@@ -27,6 +36,13 @@ from subcast.services.dependencies import broadcast_store, fanout_queue, publish
 routes = Routes("broadcasts")
 logger = Logger(child=True)
 MAX_IDEMPOTENCY_KEY = 255
+IDEMPOTENCY_KEY = Param(
+    "Idempotency-Key",
+    {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY},
+    "a retried request with the same key returns the first result instead of creating another",
+)
+LIMIT = Param("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "page size")
+CURSOR = Param("cursor", {"type": "string"}, "next_cursor of the previous page")
 
 
 class ScheduleRequest(BaseModel):
@@ -45,30 +61,32 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
             if key.startswith(f"{outcome}:")
         }
 
-    return {
-        "id": broadcast.broadcast_id,
-        "text": broadcast.text,
-        "topics": list(broadcast.topics),
-        "attributes": broadcast.attributes,
-        "link": broadcast.link,
-        "image_url": broadcast.image_url,
-        "send_at": broadcast.send_at.isoformat(),
-        "status": broadcast.status.value,
-        "created_at": broadcast.created_at.isoformat(),
-        "counts": {
-            "recipients": counts.recipients,
-            "sent": counts.sent,
-            "failed": counts.failed,
-            "skipped": counts.skipped,
-            "held": counts.held,
-            "delivered_later": counts.delivered_later,
-            "pending": max(counts.recipients - counts.done, 0),
-            "skipped_by": by_reason("skipped"),
-            "failed_by": by_reason("failed"),
-            "held_by": by_reason("held"),
-        },
-        "fanout_complete": broadcast.fanout_done,
-    }
+    return dump(
+        BroadcastOut(
+            id=broadcast.broadcast_id,
+            text=broadcast.text,
+            topics=list(broadcast.topics),
+            attributes=broadcast.attributes,
+            link=broadcast.link,
+            image_url=broadcast.image_url,
+            send_at=broadcast.send_at,
+            status=broadcast.status,
+            created_at=broadcast.created_at,
+            counts=Counts(
+                recipients=counts.recipients,
+                sent=counts.sent,
+                failed=counts.failed,
+                skipped=counts.skipped,
+                held=counts.held,
+                delivered_later=counts.delivered_later,
+                pending=max(counts.recipients - counts.done, 0),
+                skipped_by=by_reason("skipped"),
+                failed_by=by_reason("failed"),
+                held_by=by_reason("held"),
+            ),
+            fanout_complete=broadcast.fanout_done,
+        )
+    )
 
 
 def idempotency_key_of(routes: Routes) -> str | None:
@@ -80,8 +98,18 @@ def idempotency_key_of(routes: Routes) -> str | None:
     return idempotency_key
 
 
-@routes.route("/v1/broadcasts", "POST", Scope.BROADCASTS)
+@routes.route(
+    "/v1/broadcasts",
+    "POST",
+    Scope.BROADCASTS,
+    body=BroadcastRequest,
+    response=BroadcastOut,
+    status=201,
+    errors=(400, 409, 413, 415),
+    headers=(IDEMPOTENCY_KEY,),
+)
 def create_broadcast_view(key: ApiKey) -> Response:
+    """Schedule a broadcast (send_at null: now), or keep it as a draft."""
     idempotency_key = idempotency_key_of(routes)
     request = routes.body(BroadcastRequest)
     broadcast, created = create_broadcast(
@@ -99,9 +127,21 @@ def create_broadcast_view(key: ApiKey) -> Response:
     return json_response(201, broadcast_json(broadcast), headers)
 
 
-@routes.route("/v1/broadcasts", "GET", Scope.BROADCASTS)
+@routes.route(
+    "/v1/broadcasts",
+    "GET",
+    Scope.BROADCASTS,
+    response=BroadcastList,
+    errors=(400,),
+    query=(
+        Param("status", {"type": "string", "enum": [status.value for status in BroadcastStatus]}),
+        Param("topic", {"type": "string"}),
+        LIMIT,
+        CURSOR,
+    ),
+)
 def list_broadcasts_view(key: ApiKey) -> Response:
-    """Newest first; ``status``, ``topic``, ``limit`` (1-100) and ``cursor`` narrow and page."""
+    """Broadcasts, newest first, by status and topic, a page at a time."""
     params = routes.params()
     try:
         status = BroadcastStatus(params["status"]) if "status" in params else None
@@ -123,9 +163,16 @@ def list_broadcasts_view(key: ApiKey) -> Response:
     )
 
 
-@routes.route("/v1/broadcasts/{broadcast_id}", "PATCH", Scope.BROADCASTS)
+@routes.route(
+    "/v1/broadcasts/{broadcast_id}",
+    "PATCH",
+    Scope.BROADCASTS,
+    body=BroadcastUpdate,
+    response=BroadcastOut,
+    errors=(400, 404, 409, 413, 415),
+)
 def edit_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
-    """Change a draft or scheduled broadcast; 409 once it is sending."""
+    """Change a draft or scheduled broadcast (409 once it is sending)."""
     update = routes.body(BroadcastUpdate)
     try:
         edited = edit_broadcast(
@@ -142,9 +189,16 @@ def edit_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
     return json_response(200, broadcast_json(edited))
 
 
-@routes.route("/v1/broadcasts/{broadcast_id}/schedule", "POST", Scope.BROADCASTS)
+@routes.route(
+    "/v1/broadcasts/{broadcast_id}/schedule",
+    "POST",
+    Scope.BROADCASTS,
+    body=ScheduleRequest,
+    response=BroadcastOut,
+    errors=(400, 404, 409, 413, 415),
+)
 def schedule_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
-    """A draft goes out at ``send_at`` (or now when the body is empty or send_at is null)."""
+    """Schedule a draft for send_at (an empty body or null: now)."""
     raw = routes.request.raw_body or b""
     request = routes.body(ScheduleRequest) if raw.strip() else ScheduleRequest()
     try:
@@ -158,11 +212,15 @@ def schedule_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
     return json_response(200, broadcast_json(scheduled))
 
 
-@routes.route("/v1/broadcasts/{broadcast_id}", "GET", Scope.BROADCASTS)
+@routes.route("/v1/broadcasts/{broadcast_id}", "GET", Scope.BROADCASTS, response=BroadcastOut, errors=(404,))
 def get_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
+    """A broadcast with its delivery counts."""
     return json_response(200, broadcast_json(get_broadcast(broadcast_store(), broadcast_id)))
 
 
-@routes.route("/v1/broadcasts/{broadcast_id}/cancel", "POST", Scope.BROADCASTS)
+@routes.route(
+    "/v1/broadcasts/{broadcast_id}/cancel", "POST", Scope.BROADCASTS, response=BroadcastOut, errors=(404, 409)
+)
 def cancel_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
+    """Cancel a draft, scheduled or sending broadcast (recipients not yet sent to get nothing)."""
     return json_response(200, broadcast_json(cancel_broadcast(broadcast_store(), broadcast_id)))

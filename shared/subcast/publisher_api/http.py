@@ -7,6 +7,7 @@ import functools
 import json
 from collections.abc import Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from chalice import Blueprint, Response  # type: ignore[attr-defined]
@@ -83,6 +84,32 @@ def _error_for(error: Exception) -> Response:
 HANDLED: tuple[type[Exception], ...] = (ApiError, Conflict, NotCancellable, *ERRORS)
 
 
+@dataclass(frozen=True)
+class Param:
+    """A query parameter, for the OpenAPI document."""
+
+    name: str
+    schema: dict[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    """One /v1 operation: how it is served, and how the OpenAPI document describes it."""
+
+    path: str
+    method: str
+    scope: Scope | None  # None: public, no key needed
+    view: View
+    summary: str
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    status: int
+    query: tuple[Param, ...]
+    errors: tuple[int, ...]
+    headers: tuple[Param, ...]
+
+
 class Routes:
     """The /v1 routes of one resource, each authenticated with the scope it names.
 
@@ -93,24 +120,42 @@ class Routes:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._routes: list[tuple[str, str, Scope, View]] = []
+        self.specs: list[RouteSpec] = []
 
     @property
     def request(self) -> Request:
         return _current_request.get()
 
-    def route(self, path: str, method: str, scope: Scope) -> Callable[[View], View]:
+    def route(
+        self,
+        path: str,
+        method: str,
+        scope: Scope | None,
+        *,
+        response: type[BaseModel] | None,
+        body: type[BaseModel] | None = None,
+        status: int = 200,
+        query: tuple[Param, ...] = (),
+        errors: tuple[int, ...] = (),
+        headers: tuple[Param, ...] = (),
+    ) -> Callable[[View], View]:
         def decorate(view: View) -> View:
-            self._routes.append((path, method, scope, view))
+            summary = (view.__doc__ or view.__name__).strip().splitlines()[0]
+            spec = RouteSpec(
+                path, method, scope, view, summary, body, response, status, query, errors, headers
+            )
+            self.specs.append(spec)
             return view
 
         return decorate
 
     def blueprint(self) -> Blueprint:
         blueprint = Blueprint(self.name)
-        for path, method, scope, view in self._routes:
+        for spec in self.specs:
             # Every content type reaches the view, so that a wrong one gets our error shape, not Chalice's.
-            blueprint.route(path, methods=[method], content_types=["*/*"])(_guarded(blueprint, scope, view))
+            blueprint.route(spec.path, methods=[spec.method], content_types=["*/*"])(
+                _guarded(blueprint, spec)
+            )
         return blueprint
 
     def params(self) -> dict[str, str]:
@@ -136,15 +181,17 @@ class Routes:
         return validated(model, data)
 
 
-def _guarded(blueprint: Blueprint, scope: Scope, view: View) -> View:
-    @functools.wraps(view)
+def _guarded(blueprint: Blueprint, spec: RouteSpec) -> View:
+    @functools.wraps(spec.view)
     def wrapper(**params: str) -> Response:
         token = _current_request.set(blueprint.current_request)
         try:
+            if spec.scope is None:
+                return spec.view(**params)
             key: ApiKey = authenticate(
-                publishing_store(), blueprint.current_request.headers.get("authorization"), scope.value
+                publishing_store(), blueprint.current_request.headers.get("authorization"), spec.scope.value
             )
-            return view(key, **params)
+            return spec.view(key, **params)
         except HANDLED as error:
             return _error_for(error)
         finally:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from chalice import Response  # type: ignore[attr-defined]
 
 from subcast.adapters.publishing import ApiKey
-from subcast.publisher_api.broadcasts import broadcast_json, idempotency_key_of
+from subcast.publisher_api.broadcasts import IDEMPOTENCY_KEY, broadcast_json, idempotency_key_of
 from subcast.publisher_api.http import Routes, json_response
+from subcast.publisher_api.schemas import BroadcastsCreated
 from subcast.services.api_keys import Scope
 from subcast.services.dependencies import broadcast_store, fanout_queue, publishing_store
 from subcast.services.newsletters import MAX_NEWSLETTER_BYTES, NewsletterRequest, import_newsletter
@@ -14,7 +15,16 @@ from subcast.services.newsletters import MAX_NEWSLETTER_BYTES, NewsletterRequest
 routes = Routes("newsletters")
 
 
-@routes.route("/v1/newsletters", "POST", Scope.BROADCASTS)
+@routes.route(
+    "/v1/newsletters",
+    "POST",
+    Scope.BROADCASTS,
+    body=NewsletterRequest,
+    response=BroadcastsCreated,
+    status=201,
+    errors=(400, 409, 413, 415),
+    headers=(IDEMPOTENCY_KEY,),
+)
 def import_newsletter_view(key: ApiKey) -> Response:
     """Split an issue into snippets; drafts without ``schedule``, else spaced ``every_minutes`` apart."""
     request = routes.body(NewsletterRequest, max_bytes=MAX_NEWSLETTER_BYTES)

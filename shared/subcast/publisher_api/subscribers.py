@@ -10,14 +10,19 @@ from chalice import Response  # type: ignore[attr-defined]
 
 from subcast.adapters.publishing import ApiKey
 from subcast.domain.subscriber import SubscriberState
-from subcast.publisher_api.http import ApiError, Routes, bad_cursor, json_response, limit_of
+from subcast.publisher_api.http import ApiError, Param, Routes, bad_cursor, json_response, limit_of
+from subcast.publisher_api.schemas import InboxOut, SubscriberDetail, SubscriberList, dump
 from subcast.services.api_keys import Scope
 from subcast.services.dependencies import publishing_store, subscriber_listing, subscriber_store
 
 routes = Routes("subscribers")
+LIMIT = Param("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "page size")
+CURSOR = Param("cursor", {"type": "string"}, "next_cursor of the previous page")
 
 
-@routes.route("/v1/inbox", "GET", Scope.SUBSCRIBERS_READ)
+@routes.route(
+    "/v1/inbox", "GET", Scope.SUBSCRIBERS_READ, response=InboxOut, errors=(400,), query=(LIMIT, CURSOR)
+)
 def inbox_view(key: ApiKey) -> Response:
     """Feedback and messages subscribers sent that subcast did not understand, newest first."""
     params = routes.params()
@@ -28,10 +33,22 @@ def inbox_view(key: ApiKey) -> Response:
         if isinstance(error, ClientError) and error.response["Error"]["Code"] != "ValidationException":
             raise
         raise bad_cursor() from None
-    return json_response(200, page.model_dump())
+    return json_response(200, dump(InboxOut.model_validate(page.model_dump())))
 
 
-@routes.route("/v1/subscribers", "GET", Scope.SUBSCRIBERS_READ)
+@routes.route(
+    "/v1/subscribers",
+    "GET",
+    Scope.SUBSCRIBERS_READ,
+    response=SubscriberList,
+    errors=(400,),
+    query=(
+        Param("status", {"type": "string", "enum": [state.value for state in SubscriberState]}),
+        Param("topic", {"type": "string"}),
+        LIMIT,
+        CURSOR,
+    ),
+)
 def list_subscribers_view(key: ApiKey) -> Response:
     """Subscribers by state (default active) and topic, paginated, with counts per state."""
     params = routes.params()
@@ -45,10 +62,15 @@ def list_subscribers_view(key: ApiKey) -> Response:
         rows, following = listing.page(state, params.get("topic"), limit_of(params), params.get("cursor"))
     except (ValueError, TypeError):
         raise bad_cursor() from None
-    return json_response(200, {"subscribers": rows, "next_cursor": following, "counts": listing.counts()})
+    listed = SubscriberList.model_validate(
+        {"subscribers": rows, "next_cursor": following, "counts": listing.counts()}
+    )
+    return json_response(200, dump(listed))
 
 
-@routes.route("/v1/subscribers/{subscriber_id}", "GET", Scope.SUBSCRIBERS_READ)
+@routes.route(
+    "/v1/subscribers/{subscriber_id}", "GET", Scope.SUBSCRIBERS_READ, response=SubscriberDetail, errors=(404,)
+)
 def get_subscriber_view(key: ApiKey, subscriber_id: str) -> Response:
     """One subscriber's settings and consent history."""
     store = subscriber_store()
@@ -60,4 +82,4 @@ def get_subscriber_view(key: ApiKey, subscriber_id: str) -> Response:
         {"channel": item.channel.value, "reachable": item.reachable} for item in subscriber.addresses
     ]
     body["consent"] = [record.model_dump(mode="json") for record in store.consent_history(subscriber_id)]
-    return json_response(200, body)
+    return json_response(200, dump(SubscriberDetail.model_validate(body)))

@@ -1,0 +1,145 @@
+"""The OpenAPI 3.1 document of /v1, generated from the routes and their pydantic models.
+
+Served at ``GET /v1/openapi.json`` (no key needed: it holds no data).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from chalice import Response  # type: ignore[attr-defined]
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from subcast.publisher_api.http import Routes, RouteSpec, json_response
+from subcast.publisher_api.schemas import ErrorBody
+
+routes = Routes("openapi")
+ERROR_TEXT = {
+    400: "the request is malformed or invalid; nothing changed",
+    401: "no key, an unknown key or a revoked one",
+    403: "the key lacks the scope",
+    404: "not found",
+    409: "conflicts with the current state; nothing changed",
+    413: "the body is too large",
+    415: "the body is not JSON",
+}
+REF = "#/components/schemas/{model}"
+
+
+def _specs() -> list[RouteSpec]:
+    from subcast.publisher_api import route_tables
+
+    return [spec for table in route_tables() for spec in table.specs]
+
+
+@cache
+def document() -> dict[str, Any]:
+    specs = _specs()
+    models: set[type[BaseModel]] = {ErrorBody}
+    for spec in specs:
+        models.update(model for model in (spec.body, spec.response) if model is not None)
+    ordered = sorted(models, key=lambda model: model.__name__)
+    refs, definitions = models_json_schema(
+        [(model, "validation" if _is_body(model, specs) else "serialization") for model in ordered],
+        ref_template=REF,
+    )
+    paths: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        paths.setdefault(spec.path, {})[spec.method.lower()] = _operation(spec, refs)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "subcast publisher API",
+            "version": "1",
+            "description": "Topics, broadcasts, newsletters, subscribers and API keys. "
+            'Errors are {"error": {"code", "message"}} with a 4xx status.',
+        },
+        "paths": paths,
+        "components": {
+            "schemas": _without_null_defaults(definitions.get("$defs", {})),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _without_null_defaults(schema: Any) -> Any:
+    """Drop ``default: null`` where null is not allowed: fields that may be left out but never be null."""
+    if isinstance(schema, list):
+        return [_without_null_defaults(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    cleaned = {key: _without_null_defaults(value) for key, value in schema.items()}
+    if "default" in cleaned and cleaned["default"] is None and cleaned.get("type") not in (None, "null"):
+        del cleaned["default"]
+    return cleaned
+
+
+def _is_body(model: type[BaseModel], specs: list[RouteSpec]) -> bool:
+    return any(spec.body is model for spec in specs)
+
+
+def _operation(spec: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
+    def ref(model: type[BaseModel], mode: str) -> dict[str, Any]:
+        return dict(refs[(model, mode)])
+
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        for name in re.findall(r"{(\w+)}", spec.path)
+    ]
+    parameters += [
+        {
+            "name": param.name,
+            "in": "query",
+            "required": False,
+            "schema": param.schema,
+            "description": param.description,
+        }
+        for param in spec.query
+    ]
+    parameters += [
+        {
+            "name": param.name,
+            "in": "header",
+            "required": False,
+            "schema": param.schema,
+            "description": param.description,
+        }
+        for param in spec.headers
+    ]
+    schema = ref(spec.response, "serialization") if spec.response is not None else {"type": "object"}
+    responses: dict[str, Any] = {
+        str(spec.status): {
+            "description": "OK" if spec.status == 200 else "created",
+            "content": {"application/json": {"schema": schema}},
+        }
+    }
+    errors = spec.errors + ((401, 403) if spec.scope is not None else ())
+    for status in sorted(set(errors)):
+        responses[str(status)] = {
+            "description": ERROR_TEXT[status],
+            "content": {"application/json": {"schema": ref(ErrorBody, "serialization")}},
+        }
+    operation: dict[str, Any] = {
+        "operationId": spec.view.__name__.removesuffix("_view"),
+        "summary": spec.summary,
+        "parameters": parameters,
+        "responses": responses,
+    }
+    if spec.body is not None:
+        operation["requestBody"] = {
+            "required": spec.method != "POST" or not spec.path.endswith("/schedule"),
+            "content": {"application/json": {"schema": ref(spec.body, "validation")}},
+        }
+    if spec.scope is not None:
+        operation["security"] = [{"bearer": []}]
+        operation["description"] = f"Needs a key with the `{spec.scope.value}` (or `admin`) scope."
+    return operation
+
+
+@routes.route("/v1/openapi.json", "GET", None, response=None)
+def openapi_view() -> Response:
+    """This document."""
+    return json_response(200, document())
