@@ -23,6 +23,7 @@ class Settings(BaseModel):
     address_hash_key_param: str = ""
     brand_name: str = "subcast"
     brand_description: str = "short news snippets"
+    public_base_url: str = ""  # tracked links; empty: where the API request came from
     # Secrets given directly (the local stack and tests); in AWS they come from SSM.
     telegram_bot_token: str = ""
     telegram_webhook_secret: str = ""

@@ -141,7 +141,7 @@ EVERY_ROUTE = [
 
 
 #: Routes anyone may call: they hold no data.
-PUBLIC_ROUTES = [("GET", "/v1/openapi.json")]
+PUBLIC_ROUTES = [("GET", "/v1/openapi.json"), ("GET", "/l/b_0123456789abcdef-abcdefghij")]
 
 
 def test_the_helper_covers_every_api_route_of_the_template():

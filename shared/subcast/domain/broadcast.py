@@ -126,6 +126,7 @@ class BroadcastRequest(BaseModel):
     link: WebUrl | None = None  # shown under the text
     image_url: WebUrl | None = None
     draft: StrictBool = False  # kept, not scheduled, until POST /v1/broadcasts/{id}/schedule
+    track_links: StrictBool = False  # links go through /l/<code>, which counts clicks (nothing personal)
 
     @model_validator(mode="after")
     def _fits_one_message(self) -> BroadcastRequest:
@@ -199,6 +200,7 @@ class Broadcast(BaseModel):
     attributes: dict[str, float | str] = Field(default_factory=dict)
     link: str | None = None
     image_url: str | None = None
+    tracking_base: str | None = None  # set when links are tracked: the base URL of /l/<code>
     counts: DeliveryCounts = Field(default_factory=DeliveryCounts)
     fanout_done: bool = False
 

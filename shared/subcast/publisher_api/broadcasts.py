@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict
 
 from subcast.adapters.broadcasts import NotEditable
 from subcast.adapters.publishing import ApiKey
+from subcast.config import settings
 from subcast.domain.broadcast import Broadcast, BroadcastRequest, BroadcastStatus, BroadcastUpdate, SendAt
 from subcast.publisher_api.http import (
     ApiError,
@@ -31,7 +32,7 @@ from subcast.services.broadcasts import (
     list_broadcasts,
     schedule_broadcast,
 )
-from subcast.services.dependencies import broadcast_store, fanout_queue, publishing_store
+from subcast.services.dependencies import broadcast_store, fanout_queue, link_store, publishing_store
 
 routes = Routes("broadcasts")
 logger = Logger(child=True)
@@ -51,7 +52,7 @@ class ScheduleRequest(BaseModel):
     send_at: SendAt = None
 
 
-def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
+def broadcast_json(broadcast: Broadcast, clicks: dict[str, int] | None = None) -> dict[str, Any]:
     counts = broadcast.counts
 
     def by_reason(outcome: str) -> dict[str, int]:
@@ -85,8 +86,23 @@ def broadcast_json(broadcast: Broadcast) -> dict[str, Any]:
                 held_by=by_reason("held"),
             ),
             fanout_complete=broadcast.fanout_done,
+            track_links=broadcast.tracking_base is not None,
+            clicks=clicks,
         )
     )
+
+
+def public_base_url() -> str:
+    """Where subscribers reach this API: the configured base URL, else the one this request came to."""
+    configured = settings().public_base_url
+    if configured:
+        return configured.rstrip("/")
+    context = routes.request.context or {}
+    domain = str(context.get("domainName") or "")
+    if domain.endswith(".amazonaws.com"):
+        return f"https://{domain}/{context.get('stage', '')}".rstrip("/")
+    host = routes.request.headers.get("host") or domain
+    return f"http://{host}"
 
 
 def idempotency_key_of(routes: Routes) -> str | None:
@@ -119,6 +135,8 @@ def create_broadcast_view(key: ApiKey) -> Response:
         store=broadcast_store(),
         publishing=publishing_store(),
         fanout=fanout_queue(),
+        links=link_store(),
+        tracking_base=public_base_url(),
     )
     headers = {} if created else {"Idempotent-Replayed": "true"}
     logger.info(
@@ -214,8 +232,10 @@ def schedule_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
 
 @routes.route("/v1/broadcasts/{broadcast_id}", "GET", Scope.BROADCASTS, response=BroadcastOut, errors=(404,))
 def get_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
-    """A broadcast with its delivery counts."""
-    return json_response(200, broadcast_json(get_broadcast(broadcast_store(), broadcast_id)))
+    """A broadcast with its delivery counts (and clicks per link, when tracked)."""
+    broadcast = get_broadcast(broadcast_store(), broadcast_id)
+    clicks = link_store().clicks(broadcast_id) if broadcast.tracking_base else None
+    return json_response(200, broadcast_json(broadcast, clicks))
 
 
 @routes.route(

@@ -32,7 +32,8 @@ REF = "#/components/schemas/{model}"
 def _specs() -> list[RouteSpec]:
     from subcast.publisher_api import route_tables
 
-    return [spec for table in route_tables() for spec in table.specs]
+    # /v1 only: /l/<code> is for subscribers' browsers, not for API clients.
+    return [spec for table in route_tables() for spec in table.specs if spec.path.startswith("/v1/")]
 
 
 @cache

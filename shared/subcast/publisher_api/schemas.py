@@ -70,6 +70,10 @@ class BroadcastOut(BaseModel):
     created_at: datetime
     counts: Counts
     fanout_complete: bool
+    track_links: bool
+    clicks: dict[str, int] | None = Field(
+        default=None, description="clicks per URL, when links are tracked (GET of one broadcast only)"
+    )
 
 
 class BroadcastList(BaseModel):

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from subcast.adapters.broadcasts import EDITABLE, BroadcastStore, NotEditable
 from subcast.adapters.cursors import decode_cursor, encode_cursor
+from subcast.adapters.links import LinkStore
 from subcast.adapters.publishing import ApiKey, PublishingStore
 from subcast.adapters.queues import FanoutQueue
 from subcast.clock import now
@@ -19,6 +20,7 @@ from subcast.domain.broadcast import (
     one_message_problem,
     resolve_send_at,
 )
+from subcast.domain.links import broadcast_document, links_of
 
 
 class InvalidRequest(Exception):
@@ -37,8 +39,13 @@ def create_broadcast(
     store: BroadcastStore,
     publishing: PublishingStore,
     fanout: FanoutQueue,
+    links: LinkStore | None = None,
+    tracking_base: str | None = None,
 ) -> tuple[Broadcast, bool]:
-    """Schedule a broadcast; returns it and whether it is new (False: an Idempotency-Key replay)."""
+    """Schedule a broadcast; returns it and whether it is new (False: an Idempotency-Key replay).
+
+    With ``track_links``, its links are registered for ``/l/<code>`` under ``tracking_base``.
+    """
     moment = now()
     try:
         send_at = resolve_send_at(request.send_at, moment)
@@ -56,12 +63,21 @@ def create_broadcast(
         status=BroadcastStatus.DRAFT if request.draft else BroadcastStatus.SCHEDULED,
         created_at=moment,
         created_by=key.key_id,
+        tracking_base=tracking_base if request.track_links and tracking_base else None,
     )
+    if broadcast.tracking_base and links is None:
+        raise InvalidRequest("link tracking is not available here")
     idempotency = None
     if idempotency_key:
         scope = hashlib.sha256(idempotency_key.encode()).hexdigest()
         request_hash = hashlib.sha256(request.model_dump_json().encode()).hexdigest()
         idempotency = (f"{key.key_id}#{scope}", request_hash)
+    if links is not None and broadcast.tracking_base:
+        # Before the broadcast exists, so no send can race ahead of its links (saving is idempotent).
+        links.save(
+            broadcast.broadcast_id,
+            links_of(broadcast_document(request.text, request.link, request.image_url)),
+        )
     stored = store.create(broadcast, idempotency, moment)
     created = stored.broadcast_id == broadcast.broadcast_id
     if created and stored.status is BroadcastStatus.SCHEDULED and send_at <= moment:
@@ -89,6 +105,7 @@ def edit_broadcast(
     store: BroadcastStore,
     publishing: PublishingStore,
     fanout: FanoutQueue,
+    links: LinkStore | None = None,
 ) -> Broadcast:
     """Change a draft or scheduled broadcast; NotEditable once sending has started."""
     current = get_broadcast(store, broadcast_id)
@@ -111,6 +128,13 @@ def edit_broadcast(
             changes["send_at"] = resolve_send_at(update.send_at, moment).isoformat()
         except ValueError as error:
             raise InvalidRequest(str(error)) from None
+    if current.tracking_base and links is not None:
+        document = broadcast_document(
+            changes.get("text", current.text),
+            changes.get("link", current.link),
+            changes.get("image_url", current.image_url),
+        )
+        links.save(broadcast_id, links_of(document))
     edited = store.edit(broadcast_id, changes, expected=current.status)
     if edited.status is BroadcastStatus.SCHEDULED and edited.send_at <= moment:
         fanout.send([broadcast_id])  # moved to now: start at once

@@ -28,6 +28,7 @@ from subcast.adapters.subscribers import SubscriberStore
 from subcast.clock import now
 from subcast.domain.broadcast import Broadcast, DeliveryJob, job_id
 from subcast.domain.delivery_rules import Action, judge
+from subcast.domain.links import broadcast_document, tracked
 from subcast.domain.rendering.telegram import render_telegram
 from subcast.domain.subscriber import Subscriber
 
@@ -155,7 +156,10 @@ def _deliver_one(
             subscriber.subscriber_id, broadcast.broadcast_id, verdict.reason, verdict.release_at
         )
         return "held", verdict.reason, hold
-    [message] = render_telegram(broadcast.text, broadcast.link, broadcast.image_url)[:1]  # one, see API
+    document = broadcast_document(broadcast.text, broadcast.link, broadcast.image_url)
+    if broadcast.tracking_base:
+        document = tracked(document, broadcast.tracking_base, broadcast.broadcast_id)
+    [message] = render_telegram(document)[:1]  # one message: the API refuses broadcasts that are longer
     outcome, reason = send_text(subscriber.primary.address, message.text, sending, message.parse_mode)
     if outcome in ("retry", "abort") and cap is not None and period is not None:
         sending.held.uncount(subscriber.subscriber_id, period, broadcast.broadcast_id)

@@ -9,6 +9,7 @@ from functools import cache
 from subcast.adapters.audience import AudienceReader
 from subcast.adapters.broadcasts import BroadcastStore
 from subcast.adapters.held import HeldStore
+from subcast.adapters.links import LinkStore
 from subcast.adapters.listing import SubscriberListing
 from subcast.adapters.publishing import PublishingStore
 from subcast.adapters.queues import CommandQueue, DeliveryQueue, FanoutQueue
@@ -33,6 +34,11 @@ def broadcast_store() -> BroadcastStore:
 @cache
 def held_store() -> HeldStore:
     return HeldStore(settings().table_name)
+
+
+@cache
+def link_store() -> LinkStore:
+    return LinkStore(settings().table_name)
 
 
 @cache
@@ -104,6 +110,7 @@ def reset() -> None:
         subscriber_store,
         broadcast_store,
         held_store,
+        link_store,
         publishing_store,
         subscriber_listing,
         audience_reader,
