@@ -392,7 +392,12 @@ def test_the_copied_project_passes_the_layer_check(template: Template, project: 
 def test_names_are_compared_ignoring_case_extras_and_versions(template: Template, project: Path) -> None:
     # Given the same distributions spelt differently
     write_requirements(
-        project, "AWS_Lambda_Powertools", "Pydantic[email]==2.13.0", "chalice ; python_version>'3'", "NH3"
+        project,
+        "AWS_Lambda_Powertools",
+        "Pydantic[email]==2.13.0",
+        "chalice ; python_version>'3'",
+        "NH3",
+        "FeedParser",
     )
     # When the layer check runs
     # Then they count as the same
@@ -401,7 +406,9 @@ def test_names_are_compared_ignoring_case_extras_and_versions(template: Template
 
 def test_a_dependency_missing_from_the_layer_is_reported(template: Template, project: Path) -> None:
     # Given a layer requirements file without pydantic
-    write_requirements(project, "aws-lambda-powertools[parser]>=3.37,<4", "chalice>=1.34,<2", "nh3")
+    write_requirements(
+        project, "aws-lambda-powertools[parser]>=3.37,<4", "chalice>=1.34,<2", "nh3", "feedparser"
+    )
     # When the layer check runs
     problems = check_layer_requirements(template, project)
     # Then pydantic is named as missing
@@ -413,7 +420,9 @@ def test_a_dependency_missing_from_the_layer_is_reported(template: Template, pro
 @pytest.mark.parametrize("extra", ["requests>=2", "boto3>=1.40"])
 def test_a_distribution_only_in_the_layer_is_reported(template: Template, project: Path, extra: str) -> None:
     # Given the layer listing something the project does not depend on (or boto3, which Lambda provides)
-    write_requirements(project, "aws-lambda-powertools[parser]", "pydantic", "chalice", "nh3", extra)
+    write_requirements(
+        project, "aws-lambda-powertools[parser]", "pydantic", "chalice", "nh3", "feedparser", extra
+    )
     # When the layer check runs
     problems = check_layer_requirements(template, project)
     # Then it is reported
