@@ -112,6 +112,7 @@ class LocalStack:
         environment["TELEGRAM_API_BASE"] = f"{self.base_url}/_local/telegram"
         environment["POWERTOOLS_LOG_LEVEL"] = "WARNING"
         environment["POWERTOOLS_METRICS_DISABLED"] = "true"
+        environment["FEEDS_ALLOW_PRIVATE_NETWORKS"] = "true"  # feeds to try out run on this machine
         environment.update(overrides)
         environment.setdefault("TELEGRAM_BOT_TOKEN", os.environ.get("TELEGRAM_BOT_TOKEN") or LOCAL_BOT_TOKEN)
         environment.setdefault(

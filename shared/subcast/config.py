@@ -24,6 +24,7 @@ class Settings(BaseModel):
     brand_name: str = "subcast"
     brand_description: str = "short news snippets"
     public_base_url: str = ""  # tracked links; empty: where the API request came from
+    feeds_allow_private_networks: bool = False  # the local stack's feeds live on loopback
     # Secrets given directly (the local stack and tests); in AWS they come from SSM.
     telegram_bot_token: str = ""
     telegram_webhook_secret: str = ""

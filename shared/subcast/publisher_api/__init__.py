@@ -12,9 +12,19 @@ from subcast.publisher_api.http import Routes
 
 def route_tables() -> list[Routes]:
     """Every /v1 route table, in the order the OpenAPI document lists them."""
-    from subcast.publisher_api import broadcasts, keys, links, newsletters, openapi, subscribers, topics
+    from subcast.publisher_api import (
+        broadcasts,
+        feeds,
+        keys,
+        links,
+        newsletters,
+        openapi,
+        subscribers,
+        topics,
+    )
 
-    return [module.routes for module in (keys, topics, broadcasts, newsletters, subscribers, openapi, links)]
+    tables = (keys, topics, broadcasts, newsletters, feeds, subscribers, openapi, links)
+    return [module.routes for module in tables]
 
 
 def register(app: Any) -> None:
