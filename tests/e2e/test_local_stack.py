@@ -79,6 +79,7 @@ def test_health_lists_every_worker(stack):
         "poller-FanoutFunction",
         "poller-SenderFunction",
         "schedule-DispatcherFunction",
+        "schedule-FeedsFunction",
     }
 
 
