@@ -14,15 +14,8 @@ from typing import ClassVar
 
 from subcast.domain.subscriber import Channel
 
-from .markdown import (
-    Document,
-    RenderedMessage,
-    as_document,
-    plain_text,
-    split_document,
-    utf16_length,
-    with_links,
-)
+from .markdown import Document, RenderedMessage
+from .splitting import plain_parts
 
 MAX_MESSAGE_LENGTH = 2000
 
@@ -35,12 +28,7 @@ def render_messenger(
     max_length: int = MAX_MESSAGE_LENGTH,
 ) -> list[RenderedMessage]:
     """The broadcast as Messenger text messages."""
-
-    def fits(part: Document) -> bool:
-        return utf16_length(plain_text(part, show_urls=True)) <= max_length
-
-    parts = split_document(with_links(as_document(content), link, image_url), fits)
-    return [RenderedMessage(text, text) for text in (plain_text(part, show_urls=True) for part in parts)]
+    return [RenderedMessage(text, text) for text in plain_parts(content, link, image_url, max_length)]
 
 
 @dataclass(frozen=True)

@@ -27,15 +27,8 @@ from typing import ClassVar
 
 from subcast.domain.subscriber import Channel
 
-from .markdown import (
-    Document,
-    RenderedMessage,
-    as_document,
-    plain_text,
-    split_document,
-    utf16_length,
-    with_links,
-)
+from .markdown import Document, RenderedMessage
+from .splitting import plain_parts
 
 MAX_MESSAGE_LENGTH = 1600
 
@@ -91,13 +84,8 @@ def render_sms(
     max_length: int = MAX_MESSAGE_LENGTH,
 ) -> list[RenderedMessage]:
     """The broadcast as SMS bodies, each with its encoding and segment count."""
-
-    def fits(part: Document) -> bool:
-        return utf16_length(plain_text(part, show_urls=True)) <= max_length
-
     messages = []
-    for part in split_document(with_links(as_document(content), link, image_url), fits):
-        text = plain_text(part, show_urls=True)
+    for text in plain_parts(content, link, image_url, max_length):
         segments = count_segments(text)
         messages.append(RenderedMessage(text, text, encoding=segments.encoding, segments=segments.segments))
     return messages

@@ -7,7 +7,19 @@ from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
-from .document import Document, Inline, Link, Paragraph, Text, Wrapper, _append, inline_text
+from .document import (
+    Document,
+    Inline,
+    Link,
+    Paragraph,
+    Text,
+    Wrapper,
+    _append,
+    inline_text,
+    plain_text,
+    utf16_length,
+    with_links,
+)
 
 _PARAGRAPH, _LINE, _SENTENCE, _SPACE = 0, 1, 2, 3
 _SENTENCE_END = frozenset(".!?…")
@@ -224,3 +236,17 @@ def _joins(before: str, char: str) -> bool:
         or 0xE0020 <= code <= 0xE007F
         or (0x1F1E6 <= ord(before) <= 0x1F1FF and 0x1F1E6 <= code <= 0x1F1FF)
     )
+
+
+def plain_parts(
+    content: Document | str, link: str | None, image_url: str | None, max_length: int
+) -> list[str]:
+    """The broadcast as plain-text messages of at most ``max_length`` UTF-16 units, links written out
+    as ``text (url)``: what SMS and Messenger send."""
+    from .markdown import as_document
+
+    def fits(part: Document) -> bool:
+        return utf16_length(plain_text(part, show_urls=True)) <= max_length
+
+    parts = split_document(with_links(as_document(content), link, image_url), fits)
+    return [plain_text(part, show_urls=True) for part in parts]
