@@ -82,8 +82,9 @@ def handle_inbound(
             export=export,
             referrals=progress,
         )
-        if outcome.erase and subscriber is not None:
-            # Before the transaction; both idempotent.
+        # Before the transaction (both idempotent, so a crash in between is redone), but never for a
+        # redelivered DELETE CONFIRM: by now it could erase a subscription made after it.
+        if outcome.erase and subscriber is not None and store.marker(inbound) is None:
             store.erase_personal_items(subscriber.subscriber_id)
             if referrals is not None:
                 referrals.forget(subscriber.subscriber_id)
