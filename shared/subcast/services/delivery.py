@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 from aws_lambda_powertools import Logger
 
@@ -29,6 +30,7 @@ from subcast.clock import now
 from subcast.domain.broadcast import Broadcast, DeliveryJob, job_id
 from subcast.domain.delivery_rules import Action, judge
 from subcast.domain.links import broadcast_document, tracked
+from subcast.domain.rendering.markdown import RenderedMessage
 from subcast.domain.rendering.telegram import render_telegram
 from subcast.domain.subscriber import Subscriber
 
@@ -156,14 +158,25 @@ def _deliver_one(
             subscriber.subscriber_id, broadcast.broadcast_id, verdict.reason, verdict.release_at
         )
         return "held", verdict.reason, hold
-    document = broadcast_document(broadcast.text, broadcast.link, broadcast.image_url)
-    if broadcast.tracking_base:
-        document = tracked(document, broadcast.tracking_base, broadcast.broadcast_id)
-    [message] = render_telegram(document)[:1]  # one message: the API refuses broadcasts that are longer
+    message = broadcast_message(
+        broadcast.broadcast_id, broadcast.text, broadcast.link, broadcast.image_url, broadcast.tracking_base
+    )
     outcome, reason = send_text(subscriber.primary.address, message.text, sending, message.parse_mode)
     if outcome in ("retry", "abort") and cap is not None and period is not None:
         sending.held.uncount(subscriber.subscriber_id, period, broadcast.broadcast_id)
     return outcome, reason, None
+
+
+@lru_cache(maxsize=32)
+def broadcast_message(
+    broadcast_id: str, text: str, link: str | None, image_url: str | None, tracking_base: str | None
+) -> RenderedMessage:
+    """The broadcast as its Telegram message, rendered once per process rather than per recipient."""
+    document = broadcast_document(text, link, image_url)
+    if tracking_base:
+        document = tracked(document, tracking_base, broadcast_id)
+    [message] = render_telegram(document)[:1]  # one message: the API refuses broadcasts that are longer
+    return message
 
 
 def send_text(
