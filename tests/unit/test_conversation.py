@@ -226,3 +226,23 @@ def test_language_switch_answers_in_the_new_language():
 def test_settings_of_someone_not_subscribed_change_nothing():
     outcome = step("TZ Europe/Berlin")
     assert outcome.subscriber is None and "START" in outcome.replies[0]
+
+
+def test_someone_who_stops_and_comes_back_finds_their_settings_again():
+    # Given a subscriber with quiet hours, a limit, a filter and a timezone, who then stops
+    subscriber, consent = subscribe()
+    for number, text in enumerate(("QUIET 22-7", "LIMIT 3/day", "FILTER -werbung", "TZ Europe/Vienna"), 3):
+        subscriber = step(text, subscriber, consent, message_id=str(number)).subscriber
+    stopped = step("STOP", subscriber, consent, message_id="7")
+
+    # When they subscribe again and confirm
+    started = step("/start", stopped.subscriber, stopped.consent, message_id="8")
+    back = step("YES", started.subscriber, started.consent, message_id="9").subscriber
+
+    # Then every setting they left with is there again, with a fresh consent record
+    assert back is not None and back.state is SubscriberState.ACTIVE
+    assert back.quiet_hours is not None and back.quiet_hours.render() == "22:00-07:00"
+    assert back.cap is not None and back.cap.render() == "3/day"
+    assert back.filters.exclude == ("werbung",)
+    assert back.timezone == "Europe/Vienna"
+    assert back.consent_id != consent.consent_id

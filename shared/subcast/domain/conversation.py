@@ -69,6 +69,8 @@ class Outcome:
     credit_referral: str | None = None  # the referral code this confirmation is credited to
 
 
+#: Settings a returning subscriber (START after STOP) gets back.
+KEPT_ON_RETURN = ("timezone", "quiet_hours", "digest", "cap", "filters", "alerts")
 #: At most one "send HELP" hint per subscriber in this time.
 HINT_INTERVAL = timedelta(hours=1)
 MAX_INBOX_TEXT = 2000
@@ -149,6 +151,8 @@ def decide(
             state_since=now,
             consent_id=record.consent_id,
             version=subscriber.version if subscriber else 0,
+            # Someone coming back finds the settings they left with (STOP keeps them; DELETE does not).
+            **({name: getattr(subscriber, name) for name in KEPT_ON_RETURN} if subscriber else {}),
         )
         return Outcome(subscriber=pending, consent=record, replies=(question,))
 
