@@ -151,33 +151,15 @@ class BroadcastStore(DeliveryLedger):
         return _broadcast_from_item(found["Item"]) if "Item" in found else None
 
     def cancel(self, broadcast_id: str, now: datetime) -> Broadcast:
-        try:
-            response = self.dynamodb.update_item(
-                TableName=self.table,
-                Key=_broadcast_key(broadcast_id),
-                UpdateExpression="SET #status = :cancelled, cancelled_at = :now REMOVE due_kind, due_at",
-                ConditionExpression="attribute_exists(pk) AND #status IN (:draft, :scheduled, :sending)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues=to_item(
-                    {
-                        ":draft": BroadcastStatus.DRAFT.value,
-                        ":cancelled": BroadcastStatus.CANCELLED.value,
-                        ":scheduled": BroadcastStatus.SCHEDULED.value,
-                        ":sending": BroadcastStatus.SENDING.value,
-                        ":now": now.isoformat(),
-                    }
-                ),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if not is_conditional_failure(error):
-                raise
-            old = item_on_failure(error)
-            if not old:
-                raise KeyError(broadcast_id) from error
-            raise NotCancellable(BroadcastStatus(old["status"])) from error
-        return _broadcast_from_item(response["Attributes"])
+        """draft, scheduled or sending -> cancelled; NotCancellable otherwise, KeyError if unknown."""
+        return self._conditional(
+            broadcast_id,
+            "SET #status = :cancelled, cancelled_at = :now REMOVE due_kind, due_at",
+            {"#status": "status"},
+            {":cancelled": BroadcastStatus.CANCELLED.value, ":now": now.isoformat()},
+            allowed=(BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED, BroadcastStatus.SENDING),
+            refused=NotCancellable,
+        )
 
     def edit(self, broadcast_id: str, changes: dict[str, Any], expected: BroadcastStatus) -> Broadcast:
         """Change a broadcast still in the ``expected`` (draft or scheduled) state; None removes a field.
@@ -216,7 +198,9 @@ class BroadcastStore(DeliveryLedger):
         names: dict[str, str],
         values: dict[str, Any],
         allowed: tuple[BroadcastStatus, ...] = EDITABLE,
+        refused: type[NotEditable | NotCancellable] = NotEditable,
     ) -> Broadcast:
+        """A conditional update of a broadcast in one of the ``allowed`` states, returning the result."""
         states = {f":allowed{index}": status.value for index, status in enumerate(allowed)}
         try:
             response = self.dynamodb.update_item(
@@ -235,7 +219,7 @@ class BroadcastStore(DeliveryLedger):
             old = item_on_failure(error)
             if not old:
                 raise KeyError(broadcast_id) from error
-            raise NotEditable(BroadcastStatus(old["status"])) from error
+            raise refused(BroadcastStatus(old["status"])) from error
         return _broadcast_from_item(response["Attributes"])
 
     def page(

@@ -13,6 +13,8 @@ from subcast.adapters.publishing import ApiKey
 from subcast.config import settings
 from subcast.domain.broadcast import Broadcast, BroadcastRequest, BroadcastStatus, BroadcastUpdate, SendAt
 from subcast.publisher_api.http import (
+    CURSOR,
+    LIMIT,
     ApiError,
     Conflict,
     Param,
@@ -42,8 +44,6 @@ IDEMPOTENCY_KEY = Param(
     {"type": "string", "minLength": 1, "maxLength": MAX_IDEMPOTENCY_KEY},
     "a retried request with the same key returns the first result instead of creating another",
 )
-LIMIT = Param("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "page size")
-CURSOR = Param("cursor", {"type": "string"}, "next_cursor of the previous page")
 
 
 class ScheduleRequest(BaseModel):

@@ -93,6 +93,10 @@ class Param:
     description: str = ""
 
 
+LIMIT = Param("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "page size")
+CURSOR = Param("cursor", {"type": "string"}, "next_cursor of the previous page")
+
+
 @dataclass(frozen=True)
 class RouteSpec:
     """One /v1 operation: how it is served, and how the OpenAPI document describes it."""

@@ -10,14 +10,21 @@ from chalice import Response  # type: ignore[attr-defined]
 
 from subcast.adapters.publishing import ApiKey
 from subcast.domain.subscriber import SubscriberState
-from subcast.publisher_api.http import ApiError, Param, Routes, bad_cursor, json_response, limit_of
+from subcast.publisher_api.http import (
+    CURSOR,
+    LIMIT,
+    ApiError,
+    Param,
+    Routes,
+    bad_cursor,
+    json_response,
+    limit_of,
+)
 from subcast.publisher_api.schemas import InboxOut, SubscriberDetail, SubscriberList, dump
 from subcast.services.api_keys import Scope
 from subcast.services.dependencies import publishing_store, subscriber_listing, subscriber_store
 
 routes = Routes("subscribers")
-LIMIT = Param("limit", {"type": "integer", "minimum": 1, "maximum": 100}, "page size")
-CURSOR = Param("cursor", {"type": "string"}, "next_cursor of the previous page")
 
 
 @routes.route(
