@@ -45,6 +45,16 @@ class ScheduleSource:
 
 
 @dataclass(frozen=True)
+class DeadLetterQueue:
+    """A queue and the dead-letter queue its RedrivePolicy names."""
+
+    name: str  # what operators type: the queue's logical id without "Queue", lower case
+    source: str  # logical id of the queue whose failed messages land here
+    queue: str  # logical id of the dead-letter queue
+    fifo: bool
+
+
+@dataclass(frozen=True)
 class FunctionSpec:
     logical_id: str
     code_dir: Path
@@ -115,6 +125,25 @@ def functions(path: Path = TEMPLATE_PATH) -> tuple[FunctionSpec, ...]:
             )
         )
     return tuple(specs)
+
+
+@cache
+def dead_letter_queues(path: Path = TEMPLATE_PATH) -> tuple[DeadLetterQueue, ...]:
+    """Every AWS::SQS::Queue with a RedrivePolicy, and its dead-letter queue."""
+    found = []
+    for logical_id, resource in load_template(path)["Resources"].items():
+        props = resource.get("Properties", {})
+        if resource["Type"] != "AWS::SQS::Queue" or "RedrivePolicy" not in props:
+            continue
+        found.append(
+            DeadLetterQueue(
+                name=logical_id.removesuffix("Queue").lower(),
+                source=logical_id,
+                queue=_arn_logical_id(props["RedrivePolicy"]["deadLetterTargetArn"]),
+                fifo=str(props.get("FifoQueue", False)).lower() == "true",
+            )
+        )
+    return tuple(found)
 
 
 def api_routes(path: Path = TEMPLATE_PATH) -> list[ApiRoute]:
