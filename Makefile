@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck template-check unit integration e2e bench deploy secrets set-webhook api-key clean
+.PHONY: run test lint typecheck template-check unit integration e2e bench deploy secrets set-webhook api-key dlq redrive clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,14 @@ set-webhook: $(STAMP)
 
 api-key: $(STAMP)
 	$(PY) -m infra.api_key
+
+## dlq: what waits in the dead-letter queues (ids, times, sizes, job kinds; never personal data)
+dlq: $(STAMP)
+	$(PY) -m infra.dlq list
+
+## redrive: send a dead-letter queue back to its queue, e.g. make redrive QUEUE=delivery
+redrive: $(STAMP)
+	$(PY) -m infra.dlq redrive --queue "$(QUEUE)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis .schemathesis .aws-sam
