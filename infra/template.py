@@ -36,6 +36,9 @@ class SqsSource:
     queue: str  # logical id of the queue
     batch_size: int
     report_batch_item_failures: bool
+    # ScalingConfig.MaximumConcurrency: how many invocations this source may have in flight at once.
+    # None when the template leaves it out (Lambda then scales on its own; the local stack runs one).
+    maximum_concurrency: int | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,12 @@ class FunctionSpec:
     routes: tuple[ApiRoute, ...] = field(default=())
     sqs: tuple[SqsSource, ...] = field(default=())
     schedules: tuple[ScheduleSource, ...] = field(default=())
+
+    @property
+    def environments(self) -> int:
+        """Execution environments the local stack runs: the largest MaximumConcurrency of the
+        function's SQS sources, else one (API routes and schedules need no more than one)."""
+        return max((source.maximum_concurrency or 1 for source in self.sqs), default=1)
 
 
 def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
@@ -99,12 +108,14 @@ def functions(path: Path = TEMPLATE_PATH) -> tuple[FunctionSpec, ...]:
             if event["Type"] == "Api":
                 routes.append(ApiRoute(logical_id, eprops["Path"], eprops["Method"].upper()))
             elif event["Type"] == "SQS":
+                scaling = eprops.get("ScalingConfig", {}).get("MaximumConcurrency")
                 sqs.append(
                     SqsSource(
                         logical_id,
                         _arn_logical_id(eprops["Queue"]),
                         int(eprops.get("BatchSize", 10)),
                         "ReportBatchItemFailures" in eprops.get("FunctionResponseTypes", []),
+                        None if scaling is None else int(scaling),
                     )
                 )
             elif event["Type"] in ("Schedule", "ScheduleV2"):

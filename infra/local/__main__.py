@@ -37,7 +37,7 @@ subcast local stack is up ({time.monotonic() - started:.1f} s): template.yaml on
   Bootstrap API key  {stack.bootstrap_key}  ({key_note})
 
   functions: {", ".join(stack.functions)}
-  queues polled: {len(stack.pollers)}   schedules: {len(stack.schedules)}
+  queues polled: {len({poller.queue_url for poller in stack.pollers})}   schedules: {len(stack.schedules)}
 
 Try it: subscribe in the sandbox, then in another terminal
   export SUBCAST_BOOTSTRAP_API_KEY={stack.bootstrap_key}

@@ -39,14 +39,17 @@ class LambdaContext:
 
 @dataclass
 class LocalFunction:
+    """One execution environment of a function: its own handler module, one invocation at a time."""
+
     spec: FunctionSpec
     physical_name: str
     handler: Callable[[dict[str, Any], Any], Any]
     invocations: int = 0
     errors: int = 0
-    # One invocation at a time per function, as in one Lambda execution environment:
-    # Chalice and Powertools keep the current request on module-level objects.
+    # One invocation at a time per environment, as in Lambda: Chalice and Powertools keep
+    # the current request on module-level objects.
     environment: threading.Lock = field(default_factory=threading.Lock)
+    instance: int = 1  # 1-based number of this environment among the function's
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Call the handler with a fresh context; exceptions propagate as Lambda reports them."""
@@ -61,11 +64,33 @@ class LocalFunction:
                 raise
 
 
-def load_handler(spec: FunctionSpec) -> Callable[[dict[str, Any], Any], Any]:
-    """Import ``<CodeUri>/<module>.py`` under a name of its own and return the handler attribute."""
+def load_instances(spec: FunctionSpec, physical_name: str) -> list[LocalFunction]:
+    """The function's execution environments (``spec.environments`` of them), each with its handler
+    module loaded afresh, so no module-level object (Powertools' BatchProcessor, a Chalice app, a
+    cache) is shared between two invocations running at once."""
+    count = spec.environments
+    return [
+        LocalFunction(
+            spec,
+            physical_name,
+            load_handler(spec, instance if count > 1 else None),
+            instance=instance,
+        )
+        for instance in range(1, count + 1)
+    ]
+
+
+def load_handler(spec: FunctionSpec, instance: int | None = None) -> Callable[[dict[str, Any], Any], Any]:
+    """Import ``<CodeUri>/<module>.py`` under a name of its own and return the handler attribute.
+
+    ``instance`` (1, 2, ...) loads another copy of the module under a name of its own, as a
+    second execution environment would.
+    """
     module_name, _, attribute = spec.handler.rpartition(".")
     path = spec.code_dir / f"{module_name.replace('.', '/')}.py"
     unique = f"subcast_function_{spec.logical_id}_{module_name.replace('.', '_')}"
+    if instance is not None:
+        unique = f"{unique}_{instance}"
     module_spec = importlib.util.spec_from_file_location(unique, path)
     if module_spec is None or module_spec.loader is None:
         raise ImportError(f"{spec.logical_id}: cannot load {path}")

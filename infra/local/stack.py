@@ -13,8 +13,8 @@ from typing import Any
 from infra.fakes.telegram import FakeBotApi
 from infra.local.events import route_pattern
 from infra.local.gateway import GatewayServer
-from infra.local.runtime import LocalFunction, load_handler
-from infra.local.workers import ScheduleRunner, SqsPoller, sqs_client
+from infra.local.runtime import LocalFunction, load_instances
+from infra.local.workers import ScheduleRunner, SqsPoller, sqs_client, sqs_pollers
 from infra.provision import Deployment, provision
 from infra.template import ApiRoute, functions
 
@@ -42,6 +42,9 @@ class LocalStack:
     bootstrap_key: str = ""
     bootstrap_generated: bool = False
     deployment: Deployment | None = None
+    # Every execution environment of each function; `functions` holds the first, which serves the
+    # function's API routes and schedules (only SQS sources with MaximumConcurrency get more).
+    instances: dict[str, list[LocalFunction]] = field(default_factory=dict)
     functions: dict[str, LocalFunction] = field(default_factory=dict)
     routes: list[tuple[Any, ApiRoute]] = field(default_factory=list)
     pollers: list[SqsPoller] = field(default_factory=list)
@@ -79,18 +82,9 @@ class LocalStack:
         self._load_functions()
         sqs = sqs_client(REGION, endpoint)
         for spec in functions():
-            for source in spec.sqs:
-                poller = SqsPoller(
-                    self.functions[spec.logical_id],
-                    self.deployment.queue_url(source.queue),
-                    self.deployment.queue_arn(source.queue),
-                    source.batch_size,
-                    source.report_batch_item_failures,
-                    sqs,
-                    REGION,
-                    self.stop_event,
-                )
-                self.pollers.append(poller)
+            self.pollers.extend(
+                sqs_pollers(self.instances[spec.logical_id], self.deployment, sqs, REGION, self.stop_event)
+            )
             for schedule in spec.schedules:
                 runner = ScheduleRunner(
                     self.functions[spec.logical_id],
@@ -136,8 +130,9 @@ class LocalStack:
     def _load_functions(self) -> None:
         assert self.deployment is not None
         for spec in functions():
-            function = LocalFunction(spec, self.deployment.physical[spec.logical_id], load_handler(spec))
-            self.functions[spec.logical_id] = function
+            instances = load_instances(spec, self.deployment.physical[spec.logical_id])
+            self.instances[spec.logical_id] = instances
+            self.functions[spec.logical_id] = instances[0]
             for route in spec.routes:
                 self.routes.append((route_pattern(route.path), route))
 
@@ -160,7 +155,12 @@ class LocalStack:
             "aws_endpoint": os.environ.get("AWS_ENDPOINT_URL"),
             "workers": threads,
             "functions": {
-                name: {"invocations": f.invocations, "errors": f.errors} for name, f in self.functions.items()
+                name: {
+                    "instances": len(instances),
+                    "invocations": sum(f.invocations for f in instances),
+                    "errors": sum(f.errors for f in instances),
+                }
+                for name, instances in self.instances.items()
             },
         }
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 
 from infra.local.events import rate_seconds, scheduled_event, sqs_event
 from infra.local.runtime import LocalFunction
 from subcast import clock
+
+if TYPE_CHECKING:
+    from infra.provision import Deployment
 
 
 def _log(line: str) -> None:
@@ -36,8 +39,9 @@ class SqsPoller(threading.Thread):
         sqs: Any,
         region: str,
         stop: threading.Event,
+        name: str | None = None,
     ) -> None:
-        super().__init__(name=f"poller-{function.spec.logical_id}", daemon=True)
+        super().__init__(name=name or f"poller-{function.spec.logical_id}", daemon=True)
         self.function, self.queue_url, self.queue_arn = function, queue_url, queue_arn
         self.batch_size, self.report_failures = min(batch_size, 10), report_failures
         self.sqs, self.region, self.stop_event = sqs, region, stop
@@ -86,6 +90,36 @@ class SqsPoller(threading.Thread):
         status = f"{len(failed)} failed" if failed else "ok"
         _log(f"{self.function.spec.logical_id:<20} {len(messages)} messages  {status}  {took:.0f} ms")
         return len(messages)
+
+
+def sqs_pollers(
+    instances: list[LocalFunction], deployment: Deployment, sqs: Any, region: str, stop: threading.Event
+) -> list[SqsPoller]:
+    """The event source mappings of one function: per SQS source, one poller per environment it may
+    use at once (its MaximumConcurrency, else one), each poller invoking an environment of its own.
+
+    Threads are named ``poller-<Function>``, or ``poller-<Function>-<n>`` when there are several.
+    """
+    pollers = []
+    spec = instances[0].spec
+    for source in spec.sqs:
+        count = min(source.maximum_concurrency or 1, len(instances))
+        for function in instances[:count]:
+            suffix = f"-{function.instance}" if count > 1 else ""
+            pollers.append(
+                SqsPoller(
+                    function,
+                    deployment.queue_url(source.queue),
+                    deployment.queue_arn(source.queue),
+                    source.batch_size,
+                    source.report_batch_item_failures,
+                    sqs,
+                    region,
+                    stop,
+                    name=f"poller-{spec.logical_id}{suffix}",
+                )
+            )
+    return pollers
 
 
 class ScheduleRunner(threading.Thread):

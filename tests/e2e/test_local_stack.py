@@ -74,13 +74,18 @@ def api(stack, method: str, path: str, body=None, key: str = KEY):
 def test_health_lists_every_worker(stack):
     status, health = stack.request("GET", "/_local/health")
     assert status == 200 and health["ok"]
+    # One poller per execution environment the template's ScalingConfig allows (one without it)
     assert set(health["workers"]) == {
         "poller-CommandsFunction",
-        "poller-FanoutFunction",
-        "poller-SenderFunction",
+        *(f"poller-FanoutFunction-{n}" for n in range(1, 5)),
+        "poller-SenderFunction-1",
+        "poller-SenderFunction-2",
         "schedule-DispatcherFunction",
         "schedule-FeedsFunction",
     }
+    instances = {name: function["instances"] for name, function in health["functions"].items()}
+    assert instances["FanoutFunction"] == 4 and instances["SenderFunction"] == 2
+    assert instances["CommandsFunction"] == instances["ApiFunction"] == 1
 
 
 def test_subscribe_confirm_receive_stop_and_nothing_more(stack, bot):
