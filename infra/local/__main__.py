@@ -8,13 +8,18 @@ import sys
 import threading
 import time
 
-from infra.local.stack import LocalStack
+from infra.local.stack import LocalStack, bot_rate
 
 
 def main() -> int:
     started = time.monotonic()
     port = int(os.environ.get("SUBCAST_PORT", "8000"))
     every = os.environ.get("SUBCAST_SCHEDULE_SECONDS")
+    try:
+        rate = bot_rate()
+    except ValueError as error:
+        print(f"subcast: {error}", file=sys.stderr)
+        return 1
     stack = LocalStack(port=port, schedule_every=float(every) if every else None)
     try:
         stack.start()
@@ -27,6 +32,11 @@ def main() -> int:
     key_note = (
         "generated; set SUBCAST_BOOTSTRAP_API_KEY to keep one" if stack.bootstrap_generated else "from env"
     )
+    optional = ""
+    if stack.meter is not None:
+        optional += f"\n  Metering           {base}/_local/metering  (SUBCAST_LOCAL_METERING)"
+    if rate is not None:
+        optional += f"\n  Bot API stand-in   {rate:g} messages/s, then 429  (SUBCAST_LOCAL_BOT_RATE)"
     print(
         f"""
 subcast local stack is up ({time.monotonic() - started:.1f} s): template.yaml on moto
@@ -34,7 +44,7 @@ subcast local stack is up ({time.monotonic() - started:.1f} s): template.yaml on
   API and webhooks   {base}
   Sandbox messenger  {base}/_local/sandbox
   Health             {base}/_local/health
-  Bootstrap API key  {stack.bootstrap_key}  ({key_note})
+  Bootstrap API key  {stack.bootstrap_key}  ({key_note}){optional}
 
   functions: {", ".join(stack.functions)}
   queues polled: {len({poller.queue_url for poller in stack.pollers})}   schedules: {len(stack.schedules)}

@@ -131,6 +131,10 @@ class GatewayHandler(BaseHTTPRequestHandler):
                     return self._send(400, {"error": {"code": "invalid_request", "message": message}})
                 stack.clock_moved()
             return self._send(200, {"now": clock.now().isoformat(), "moved": clock.is_moved()})
+        if path in ("/_local/metering", "/_local/metering/reset"):
+            return self._metering(path)
+        if path == "/_local/telegram/stats":
+            return self._send(200, stack.telegram_stats())
         if path in ("/_local/sandbox", "/_local/sandbox/"):
             page = resources.files("infra.local").joinpath("sandbox.html").read_bytes()
             return self._send(200, None, {"Content-Type": "text/html; charset=utf-8"}, page)
@@ -150,3 +154,14 @@ class GatewayHandler(BaseHTTPRequestHandler):
             )
             return self._send(status, None, headers, payload)
         return self._send(404, {"error": {"code": "not_found", "message": f"no local route {path}"}})
+
+    def _metering(self, path: str) -> int:
+        stack = self.server.stack
+        if stack.meter is None:
+            message = "metering is off: start the stack with SUBCAST_LOCAL_METERING=1"
+            return self._send(404, {"error": {"code": "metering_off", "message": message}})
+        if path == "/_local/metering/reset":
+            if self.command != "POST":
+                return self._send(405, {"error": {"code": "method_not_allowed", "message": "POST to reset"}})
+            stack.reset_metering()
+        return self._send(200, stack.metering_report())

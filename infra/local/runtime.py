@@ -10,9 +10,12 @@ import traceback
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.template import FunctionSpec
+
+if TYPE_CHECKING:
+    from infra.local.metering import Meter
 
 
 @dataclass
@@ -50,6 +53,7 @@ class LocalFunction:
     # the current request on module-level objects.
     environment: threading.Lock = field(default_factory=threading.Lock)
     instance: int = 1  # 1-based number of this environment among the function's
+    meter: Meter | None = None  # set only when SUBCAST_LOCAL_METERING is on
 
     def invoke(self, event: dict[str, Any]) -> Any:
         """Call the handler with a fresh context; exceptions propagate as Lambda reports them."""
@@ -57,14 +61,17 @@ class LocalFunction:
             self.invocations += 1
             context = LambdaContext(self.physical_name, self.spec.memory, self.spec.timeout)
             try:
-                return self.handler(event, context)
+                if self.meter is None:
+                    return self.handler(event, context)
+                with self.meter.invocation(self.spec.logical_id, self.spec.memory):
+                    return self.handler(event, context)
             except Exception:
                 self.errors += 1
                 traceback.print_exc(file=sys.stderr)
                 raise
 
 
-def load_instances(spec: FunctionSpec, physical_name: str) -> list[LocalFunction]:
+def load_instances(spec: FunctionSpec, physical_name: str, meter: Meter | None = None) -> list[LocalFunction]:
     """The function's execution environments (``spec.environments`` of them), each with its handler
     module loaded afresh, so no module-level object (Powertools' BatchProcessor, a Chalice app, a
     cache) is shared between two invocations running at once."""
@@ -75,6 +82,7 @@ def load_instances(spec: FunctionSpec, physical_name: str) -> list[LocalFunction
             physical_name,
             load_handler(spec, instance if count > 1 else None),
             instance=instance,
+            meter=meter,
         )
         for instance in range(1, count + 1)
     ]

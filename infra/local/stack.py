@@ -8,7 +8,7 @@ import secrets
 import socket
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.fakes.telegram import FakeBotApi
 from infra.local.events import route_pattern
@@ -18,6 +18,9 @@ from infra.local.workers import ScheduleRunner, SqsPoller, sqs_client, sqs_polle
 from infra.provision import Deployment, provision
 from infra.template import ApiRoute, functions
 
+if TYPE_CHECKING:
+    from infra.local.metering import Meter
+
 REGION = "us-east-1"
 # Local-only stand-ins, never valid anywhere else.
 LOCAL_BOT_TOKEN = "123456:local-sandbox-token"  # noqa: S105
@@ -25,6 +28,22 @@ LOCAL_WEBHOOK_SECRET = "local-webhook-secret"  # noqa: S105
 LOCAL_ADDRESS_HASH_KEY = "local-address-hash-key"
 #: Environment variables a developer may set to override the template's values locally.
 OVERRIDABLE = ("TELEGRAM_API_BASE", "BRAND_NAME", "BRAND_DESCRIPTION", "POWERTOOLS_LOG_LEVEL")
+#: Messages a second the stack's own Bot API stand-in accepts before it answers 429 (unset: no limit).
+BOT_RATE_VARIABLE = "SUBCAST_LOCAL_BOT_RATE"
+
+
+def bot_rate(environ: dict[str, str] | None = None) -> float | None:
+    """``SUBCAST_LOCAL_BOT_RATE`` as a positive number of messages a second, or None when unset."""
+    raw = (os.environ if environ is None else environ).get(BOT_RATE_VARIABLE, "").strip()
+    if not raw:
+        return None
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = 0.0
+    if not rate > 0 or rate == float("inf"):
+        raise ValueError(f"{BOT_RATE_VARIABLE} must be a positive number of messages a second, not {raw!r}")
+    return rate
 
 
 def free_port() -> int:
@@ -50,6 +69,8 @@ class LocalStack:
     pollers: list[SqsPoller] = field(default_factory=list)
     schedules: list[ScheduleRunner] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
+    meter: Meter | None = None  # when SUBCAST_LOCAL_METERING is on
+    _telegram_baseline: dict[str, int] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -61,6 +82,7 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log is noise here
+        rate = bot_rate()  # a bad value stops the start before anything runs
 
         self.gateway = GatewayServer((self.host, self.port), self)  # fails early if the port is taken
         self.port = self.gateway.server_address[1]
@@ -77,10 +99,15 @@ class LocalStack:
             os.environ[name] = value
         self.deployment = provision(REGION, endpoint)
         self._configure_environment()
-        self.bot_api = FakeBotApi(os.environ["TELEGRAM_BOT_TOKEN"])
+        self._start_metering()
+        self.bot_api = FakeBotApi(os.environ["TELEGRAM_BOT_TOKEN"], rate_limit_per_second=rate)
         self._create_bootstrap_key()
         self._load_functions()
         sqs = sqs_client(REGION, endpoint)
+        if self.meter is not None:
+            from infra.local.metering import EVENT_SOURCE
+
+            self.meter.watch_client(sqs, EVENT_SOURCE)
         for spec in functions():
             self.pollers.extend(
                 sqs_pollers(self.instances[spec.logical_id], self.deployment, sqs, REGION, self.stop_event)
@@ -94,10 +121,19 @@ class LocalStack:
                     self.schedule_every,
                 )
                 self.schedules.append(runner)
+        self.reset_metering()  # what set-up cost is not the handlers' doing
         for thread in [*self.pollers, *self.schedules]:
             thread.start()
         self.gateway_thread = threading.Thread(target=self.gateway.serve_forever, name="gateway", daemon=True)
         self.gateway_thread.start()
+
+    def _start_metering(self) -> None:
+        """Hook the handlers' boto3 session before any of their clients exists (clients copy the hooks)."""
+        from infra.local.metering import Meter, metering_enabled
+
+        if metering_enabled():
+            self.meter = Meter()
+            self.meter.watch_default_session()
 
     def _configure_environment(self) -> None:
         assert self.deployment is not None
@@ -130,7 +166,7 @@ class LocalStack:
     def _load_functions(self) -> None:
         assert self.deployment is not None
         for spec in functions():
-            instances = load_instances(spec, self.deployment.physical[spec.logical_id])
+            instances = load_instances(spec, self.deployment.physical[spec.logical_id], self.meter)
             self.instances[spec.logical_id] = instances
             self.functions[spec.logical_id] = instances[0]
             for route in spec.routes:
@@ -163,6 +199,34 @@ class LocalStack:
                 for name, instances in self.instances.items()
             },
         }
+
+    def telegram_stats(self) -> dict[str, Any]:
+        """What the stack's own Bot API stand-in counted (it serves when TELEGRAM_API_BASE is its own)."""
+        own = f"{self.base_url}/_local/telegram"
+        return {
+            "serving": os.environ.get("TELEGRAM_API_BASE") == own,
+            "rate_limit_per_second": self.bot_api.rate_limit_per_second,
+            "requests": self.bot_api.request_count,
+            "sent": self.bot_api.sent_count,
+            "throttled": self.bot_api.throttled_count,
+        }
+
+    def metering_report(self) -> dict[str, Any] | None:
+        """The meter's counts, and the Bot API stand-in's since the same reset; None when metering is off."""
+        if self.meter is None:
+            return None
+        telegram = self.telegram_stats()
+        for name, baseline in self._telegram_baseline.items():
+            telegram[name] -= baseline
+        return {**self.meter.report(), "telegram": telegram}
+
+    def reset_metering(self) -> bool:
+        if self.meter is None:
+            return False
+        self.meter.reset()
+        stats = self.telegram_stats()
+        self._telegram_baseline = {name: stats[name] for name in ("requests", "sent", "throttled")}
+        return True
 
     def sandbox_config(self) -> dict[str, Any]:
         return {

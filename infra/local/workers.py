@@ -155,4 +155,7 @@ class ScheduleRunner(threading.Thread):
 
 
 def sqs_client(region: str, endpoint_url: str | None) -> Any:
+    """The pollers' SQS client, from a boto3 Session of its own on purpose: the handlers' clients come
+    from boto3's default session, so metering hooks on that session never see the pollers' calls
+    (metering counts them apart, as Lambda's event source mapping, on this client's own events)."""
     return boto3.session.Session(region_name=region).client("sqs", endpoint_url=endpoint_url)

@@ -36,6 +36,7 @@ def stack(bot) -> Iterator[process.LocalStackProcess]:
             "SUBCAST_BOOTSTRAP_API_KEY": KEY,
             "BRAND_NAME": "Daily Bugle",
             "SUBCAST_SCHEDULE_SECONDS": "1",
+            "SUBCAST_LOCAL_METERING": "1",
         }
     )
     yield started
@@ -195,3 +196,32 @@ def test_the_sandbox_page_and_its_config_are_served(stack):
 def test_unknown_paths_answer_like_api_gateway(stack):
     status, body = stack.request("GET", "/v2/nothing")
     assert status == 403 and body == {"message": "Missing Authentication Token"}
+
+
+def test_metering_counts_what_a_command_cost(stack, bot):
+    chat = CHAT + 3
+    # Given counts started afresh
+    status, _ = stack.request("POST", "/_local/metering/reset")
+    assert status == 200
+
+    # When a person sends /start and gets the opt-in question
+    assert send(stack, 300, "/start", chat=chat) == 200
+    wait_for(lambda: texts(bot, chat))
+
+    # Then the webhook's FIFO send, the command's DynamoDB writes and the poller's requests are counted
+    def metered():
+        _, report = stack.request("GET", "/_local/metering")
+        source = report["aws"].get("event_source", {}).get("sqs", {})
+        return report if "DeleteMessageBatch" in source and "CommandsFunction" in report["lambda"] else None
+
+    report = wait_for(metered)
+    assert report["aws"]["WebhooksFunction"]["sqs"]["SendMessage"]["fifo_billed_requests"] >= 1
+    commands = report["aws"]["CommandsFunction"]["dynamodb"]
+    assert sum(operation["write_units"] for operation in commands.values()) >= 1
+    assert report["lambda"]["CommandsFunction"]["billed_duration_ms"] >= 1
+    assert report["totals"]["handlers"]["dynamodb"]["write_units"] >= 1
+    assert report["totals"]["event_source"]["sqs"]["requests"] >= 2
+    # And the stack's own Bot API stand-in is not the one answering here (the test's server is)
+    assert report["telegram"]["serving"] is False
+    status, stats = stack.request("GET", "/_local/telegram/stats")
+    assert status == 200 and stats["rate_limit_per_second"] is None

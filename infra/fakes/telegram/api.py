@@ -85,6 +85,16 @@ class FakeBotApi:
             return self._requests
 
     @property
+    def sent_count(self) -> int:
+        """Messages sent so far (``len(sent())`` without copying them)."""
+        with self._lock:
+            return len(self._sent)
+
+    @property
+    def rate_limit_per_second(self) -> float | None:
+        return self._rate
+
+    @property
     def throttled_count(self) -> int:
         """Sends refused with 429 by the rate limiter (not those queued by ``throttle_next``)."""
         with self._lock:
