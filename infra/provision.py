@@ -53,9 +53,9 @@ class Deployment:
         merged: dict[str, str] = {}
         for function, variables in self.function_env.items():
             for name, value in variables.items():
-                if merged.get(name, value) != value:
+                if merged.get(name, str(value)) != str(value):
                     raise ValueError(f"{function} sets {name} differently from another function")
-                merged[name] = value
+                merged[name] = str(value)  # Lambda environment values are strings
         return merged
 
 

@@ -1,14 +1,14 @@
-"""SQS: one message per broadcast; page its audience into delivery jobs."""
+"""SQS: a due broadcast hands out its audience shards; each shard becomes delivery jobs of many recipients."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic import BaseModel
 
 from subcast.services.dependencies import audience_reader, broadcast_store, delivery_queue, fanout_queue
 from subcast.services.fanout import fan_out
@@ -20,11 +20,17 @@ processor = BatchProcessor(event_type=EventType.SQS)
 SAFETY_MARGIN_MS = 20_000
 
 
+class FanoutMessage(BaseModel):
+    broadcast_id: str
+    shard: str | None = None  # None: the broadcast is due; start it and hand out its shards
+
+
 def record_handler(record: SQSRecord) -> None:
-    broadcast_id = json.loads(record.body)["broadcast_id"]
+    message = FanoutMessage.model_validate_json(record.body)
     context = processor.lambda_context
     report = fan_out(
-        broadcast_id,
+        message.broadcast_id,
+        message.shard,
         store=broadcast_store(),
         audience=audience_reader(),
         deliveries=delivery_queue(),

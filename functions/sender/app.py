@@ -6,7 +6,6 @@ The same queue carries release jobs: subscribers whose held snippets (quiet hour
 from __future__ import annotations
 
 import json
-from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -14,31 +13,26 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from subcast.adapters.pacing import TokenBucket
+from subcast.config import settings
 from subcast.domain.broadcast import DeliveryJob, ReleaseJob
 from subcast.services.delivery import Sending, deliver_job
 from subcast.services.dependencies import (
     brand,
     broadcast_store,
+    chat_spacing,
     delivery_queue,
     held_store,
     subscriber_store,
     telegram_bot,
+    telegram_rate,
 )
 from subcast.services.release import release_held
 
 logger = Logger()
 metrics = Metrics()
 processor = BatchProcessor(event_type=EventType.SQS)
-#: Telegram's bulk limit per bot. Pacing across concurrent instances is the delivery issue's work.
-TELEGRAM_MESSAGES_PER_SECOND = 30.0
 #: Hand the rest of a job to a new one with this much time left, well before the timeout.
 SAFETY_MARGIN_MS = 15_000
-
-
-@cache
-def pacer() -> TokenBucket:
-    return TokenBucket(TELEGRAM_MESSAGES_PER_SECOND)
 
 
 def record_handler(record: SQSRecord) -> None:
@@ -48,11 +42,14 @@ def record_handler(record: SQSRecord) -> None:
         store=broadcast_store(),
         subscribers=subscriber_store(),
         messenger=telegram_bot(),
-        pacer=pacer(),
+        pacer=telegram_rate(),  # one schedule per bot, shared with every other sender instance
         deliveries=delivery_queue(),
         held=held_store(),
         brand_name=brand().name,
         out_of_time=lambda: context is not None and context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS,
+        chat_spacing=chat_spacing(),
+        chunk=settings().send_chunk,
+        concurrency=settings().send_concurrency,
     )
     if "release" in body:
         tally = release_held(ReleaseJob.model_validate(body), sending)

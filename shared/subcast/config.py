@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Settings(BaseModel):
@@ -18,6 +18,12 @@ class Settings(BaseModel):
     fanout_queue_url: str = ""
     delivery_queue_url: str = ""
     telegram_api_base: str = "https://api.telegram.org"
+    telegram_messages_per_second: float = Field(default=30.0, gt=0, le=1000)  # for the whole bot
+    telegram_seconds_per_chat: float = Field(default=1.0, ge=0)
+    # The sender: recipients per ledger move (a hard crash leaves at most one chunk uncertain),
+    # and sends in flight at once within one instance (so provider latency does not cap the rate).
+    send_chunk: int = Field(default=20, ge=1, le=100)
+    send_concurrency: int = Field(default=4, ge=1, le=32)
     telegram_bot_token_param: str = ""
     telegram_webhook_secret_param: str = ""
     address_hash_key_param: str = ""

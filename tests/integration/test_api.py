@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
@@ -142,6 +143,8 @@ EVERY_ROUTE = [
     ("POST", "/v1/keys", {"name": "ci", "scopes": ["broadcasts"]}),
     ("GET", "/v1/keys", None),
     ("DELETE", "/v1/keys/0123abcd", None),
+    ("GET", "/v1/settings", None),
+    ("PUT", "/v1/settings", {"frequency_cap": {"count": 3, "per": "day"}}),
 ]
 
 
@@ -767,9 +770,19 @@ def test_a_broadcast_being_delivered_shows_its_progress(stack, publisher):
     broadcast_id = create_broadcast(publisher)["id"]
     store = broadcast_store()
     store.start_sending(broadcast_id, clock.now())
-    store.checkpoint(broadcast_id, None, "page-1", 5)
-    tally = {"sent": 1, "failed": 1, "skipped": 1, "failed:unreachable": 1, "skipped:paused": 1}
-    store.record_job(broadcast_id, "job-1", tally, clock.now())
+    store.plan_page(
+        broadcast_id,
+        "00",
+        0,
+        cursor="page-1",
+        plan=[["s1", "s2", "s3", "s4", "s5"]],
+        now=clock.now(),
+        shards=16,
+    )
+    tally = Counter({"sent": 1, "failed": 1, "skipped": 1, "failed:unreachable": 1, "skipped:paused": 1})
+    store.finish_job(
+        broadcast_id, "job-1", 0, done_through="s3", tally=tally, job_tally=tally, now=clock.now()
+    )
 
     # When it is read
     status, body, _ = call("GET", f"/v1/broadcasts/{broadcast_id}", key=publisher)
@@ -843,7 +856,10 @@ def test_a_sent_broadcast_cannot_be_cancelled(stack, publisher):
     # Given a broadcast that has gone out (to nobody: fan-out found no recipients)
     broadcast_id = create_broadcast(publisher)["id"]
     broadcast_store().start_sending(broadcast_id, clock.now())
-    broadcast_store().finish_fanout(broadcast_id)
+    for shard in range(16):
+        broadcast_store().plan_page(
+            broadcast_id, f"{shard:02d}", 0, cursor=None, plan=[], now=clock.now(), shards=16
+        )
     assert call("GET", f"/v1/broadcasts/{broadcast_id}", key=publisher)[1]["status"] == "sent"
 
     with changes_nothing(stack):

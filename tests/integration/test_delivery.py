@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from subcast import clock
-from subcast.adapters.pacing import TokenBucket
+from subcast.adapters.pacing import RateLimiter
 from subcast.adapters.publishing import ApiKey
 from subcast.adapters.telegram import TelegramBot
 from subcast.domain.broadcast import BroadcastRequest, DeliveryJob
@@ -21,7 +24,8 @@ from subcast.domain.subscriber import (
 )
 from subcast.services import dependencies
 from subcast.services.broadcasts import cancel_broadcast, create_broadcast, get_broadcast
-from subcast.services.delivery import Sending, deliver_job
+from subcast.services.delivery import JobIncomplete, Sending, deliver_job
+from subcast.services.delivery import _pool as delivery_pool
 from tests.integration.conftest import invoke
 
 KEY = ApiKey(key_id="test", name="test", scopes=("admin",), created_at=datetime(2026, 1, 1, tzinfo=UTC))
@@ -31,6 +35,12 @@ def add_subscriber(
     stack, number: int, state=SubscriberState.ACTIVE, topics=None, reachable=True
 ) -> Subscriber:
     return stack.add_subscriber(number, state.value, topics, reachable)
+
+
+def one_shard(count: int, shard: str = "03") -> list[int]:
+    """Subscriber numbers whose ids fall into one audience shard: their broadcast is one job."""
+    numbers = (n for n in range(100_000) if audience_shard(f"s{n:05d}") == shard)
+    return [next(numbers) for _ in range(count)]
 
 
 def broadcast(text="Breaking: subcast works", topics=(), send_at=None, attributes=None) -> str:
@@ -61,8 +71,17 @@ def run(stack, logical_id: str, queue: str) -> list[dict[str, Any]]:
     return [message for message in messages if message["MessageId"] in failed]
 
 
+def fan_out_all(stack) -> None:
+    """Start every due broadcast and fan out each of its shards, as the fan-out function's instances would."""
+    for _ in range(100):
+        run(stack, "FanoutFunction", "FanoutQueue")
+        if stack.depth("FanoutQueue") == 0:
+            return
+    raise AssertionError("fan-out did not settle")
+
+
 def deliver_everything(stack) -> None:
-    run(stack, "FanoutFunction", "FanoutQueue")
+    fan_out_all(stack)
     for _ in range(200):
         if run(stack, "SenderFunction", "DeliveryQueue") == [] and stack.depth("DeliveryQueue") == 0:
             return
@@ -122,9 +141,9 @@ def test_topics_reach_those_who_chose_them_and_those_who_did_not_choose(stack):
 
 def test_a_job_delivered_twice_sends_nothing_twice_and_counts_once(stack):
     # Given a broadcast fanned out into one job
-    people = [add_subscriber(stack, n) for n in range(20)]
+    people = [add_subscriber(stack, n) for n in one_shard(20)]
     broadcast_id = broadcast()
-    run(stack, "FanoutFunction", "FanoutQueue")
+    fan_out_all(stack)
     [job] = stack.receive("DeliveryQueue")
 
     # When the same job message is delivered twice (SQS is at-least-once)
@@ -141,35 +160,27 @@ def test_a_job_delivered_twice_sends_nothing_twice_and_counts_once(stack):
     assert (counts.recipients, counts.sent) == (20, 20)
 
 
-def test_a_sender_crash_halfway_resends_only_what_was_not_sent(stack, monkeypatch):
-    # Given a sender that dies (not a provider error: the process goes away) on the 8th send
-    people = [add_subscriber(stack, n) for n in range(20)]
+def test_a_fault_midway_through_a_chunk_resends_only_what_was_not_sent(stack, monkeypatch):
+    # Given a sender whose 8th send fails inside subcast (not a provider answer: a fault of ours)
+    people = [add_subscriber(stack, n) for n in one_shard(20)]
     broadcast_id = broadcast()
-    run(stack, "FanoutFunction", "FanoutQueue")
+    fan_out_all(stack)
     real_send = TelegramBot.send_text
     calls = Counter()
 
-    def dying(self, address, text, parse_mode=None):
+    def faulty(self, address, text, parse_mode=None):
         calls["n"] += 1
         if calls["n"] == 8:
-            raise SystemError("Lambda runtime exited")
+            raise SystemError("a bug between two sends")
         return real_send(self, address, text, parse_mode)
 
-    monkeypatch.setattr(TelegramBot, "send_text", dying)
-    [failed] = run(stack, "SenderFunction", "DeliveryQueue")
-    assert len(stack.bot.sent()) == 7
-
-    # When the job comes back before the dead invocation's claim has expired
-    stack.sqs.change_message_visibility(
-        QueueUrl=stack.queue("DeliveryQueue"), ReceiptHandle=failed["ReceiptHandle"], VisibilityTimeout=0
-    )
+    monkeypatch.setattr(TelegramBot, "send_text", faulty)
     [failed] = run(stack, "SenderFunction", "DeliveryQueue")
 
-    # Then the recipient in doubt is not touched yet, everyone else is served
+    # Then the others were sent and recorded, and the job waits for its next delivery
     assert len(stack.bot.sent()) == 19
 
-    # When it comes back after the claim's lease (the queue's visibility timeout is longer than the lease)
-    clock.move_to(clock.now() + timedelta(minutes=3))
+    # When the job comes back
     stack.sqs.change_message_visibility(
         QueueUrl=stack.queue("DeliveryQueue"), ReceiptHandle=failed["ReceiptHandle"], VisibilityTimeout=0
     )
@@ -181,11 +192,60 @@ def test_a_sender_crash_halfway_resends_only_what_was_not_sent(stack, monkeypatc
     assert (result.status, result.counts.sent, result.counts.recipients) == ("sent", 20, 20)
 
 
+class InstanceKilled(BaseException):
+    """What the process sees of Lambda killing it: nothing after it runs (not even ``except Exception``)."""
+
+
+def test_a_sender_killed_mid_chunk_never_sends_anyone_twice(stack, monkeypatch):
+    # Given a job of 45 (chunks of 20) and an instance that is killed on its 28th send, in the second chunk
+    people = [add_subscriber(stack, n) for n in one_shard(45)]
+    broadcast_id = broadcast()
+    fan_out_all(stack)
+    real_send = TelegramBot.send_text
+    calls = Counter()
+
+    def killed(self, address, text, parse_mode=None):
+        calls["n"] += 1
+        if calls["n"] >= 28:
+            raise InstanceKilled  # and from then on the process does nothing at all
+        return real_send(self, address, text, parse_mode)
+
+    monkeypatch.setattr(TelegramBot, "send_text", killed)
+    [message] = stack.receive("DeliveryQueue")
+    job = DeliveryJob.model_validate_json(message["Body"])
+    with contextlib.suppress(InstanceKilled):
+        deliver_job(job, sending(stack, concurrency=1))
+    delivery_pool(1).submit(lambda: None).result()  # the dead instance's queued sends have all failed
+    monkeypatch.setattr(TelegramBot, "send_text", real_send)
+    assert len(stack.bot.sent()) == 27
+
+    # When the job comes back before the dead instance's lease is over, it waits
+    with pytest.raises(JobIncomplete):
+        deliver_job(job, sending(stack))
+    assert len(stack.bot.sent()) == 27
+
+    # When it comes back after the lease (the queue's visibility timeout is longer than the lease)
+    clock.move_to(clock.now() + timedelta(minutes=3))
+    deliver_job(job, sending(stack))
+
+    # Then nobody got it twice: the killed chunk is never sent again, and everyone after it got it.
+    # Its 20 recipients count as failed (uncertain): 7 of them did get it, but nothing recorded which.
+    assert max(received(stack).values()) == 1
+    sent_to = set(received(stack))
+    ordered = sorted(people, key=lambda p: p.subscriber_id)
+    assert {p.primary.address for p in ordered[:27]} <= sent_to
+    assert {p.primary.address for p in ordered[40:]} <= sent_to
+    assert not {p.primary.address for p in ordered[27:40]} & sent_to
+    result = get_broadcast(dependencies.broadcast_store(), broadcast_id)
+    assert (result.status, result.counts.sent, result.counts.failed) == ("sent", 25, 20)
+    assert result.counts.reasons == {"failed:uncertain": 20}
+
+
 def test_stop_after_fan_out_is_honoured_at_send_time(stack):
     # Given a broadcast already fanned out to two subscribers
     stays, leaves = add_subscriber(stack, 1), add_subscriber(stack, 2)
     broadcast_id = broadcast()
-    run(stack, "FanoutFunction", "FanoutQueue")
+    fan_out_all(stack)
 
     # When one of them stops before the sender runs
     add_subscriber(stack, 2, SubscriberState.CANCELLED)
@@ -227,7 +287,7 @@ def test_a_cancelled_broadcast_in_flight_is_not_sent(stack):
     for n in range(5):
         add_subscriber(stack, n)
     broadcast_id = broadcast()
-    run(stack, "FanoutFunction", "FanoutQueue")
+    fan_out_all(stack)
 
     # When the publisher cancels it before the sender runs
     cancel_broadcast(dependencies.broadcast_store(), broadcast_id)
@@ -254,11 +314,62 @@ def test_provider_trouble_is_retried_and_nobody_is_lost(stack):
     assert get_broadcast(dependencies.broadcast_store(), broadcast_id).counts.sent == 10
 
 
+def deliver_until_done(stack, rounds: int = 30) -> int:
+    """Run the sender, bringing failed jobs back at once (as their visibility timeout would); rounds used."""
+    for attempt in range(1, rounds + 1):
+        failed = run(stack, "SenderFunction", "DeliveryQueue")
+        for message in failed:
+            stack.sqs.change_message_visibility(
+                QueueUrl=stack.queue("DeliveryQueue"),
+                ReceiptHandle=message["ReceiptHandle"],
+                VisibilityTimeout=0,
+            )
+        if not failed and stack.depth("DeliveryQueue") == 0:
+            return attempt
+    raise AssertionError("delivery did not settle")
+
+
+def test_a_5xx_storm_loses_nobody_and_sends_nobody_twice(stack, monkeypatch):
+    # Given 45 subscribers in one job and a provider that answers 502 to the next 60 requests
+    monkeypatch.setattr("subcast.services.delivery.random.uniform", lambda a, b: 0.0)  # no backoff sleeps
+    people = [add_subscriber(stack, n) for n in one_shard(45)]
+    broadcast_id = broadcast()
+    fan_out_all(stack)
+    stack.bot.fail_next(60, status=502, description="Bad Gateway")
+
+    # When the job is delivered, and brought back each time it gives up
+    rounds = deliver_until_done(stack)
+
+    # Then it took more than one delivery, and in the end everyone has it exactly once
+    assert rounds > 1
+    assert received(stack) == Counter({p.primary.address: 1 for p in people})
+    result = get_broadcast(dependencies.broadcast_store(), broadcast_id)
+    assert (result.status, result.counts.sent, result.counts.failed) == ("sent", 45, 0)
+
+
+def test_a_429_storm_waits_for_retry_after_and_loses_nobody(stack):
+    # Given 30 subscribers and a provider that answers 429 (retry_after 1 s) to the next 12 requests
+    people = [add_subscriber(stack, n) for n in one_shard(30)]
+    broadcast_id = broadcast()
+    fan_out_all(stack)
+    stack.bot.throttle_next(12, retry_after=1)
+
+    # When the job is delivered
+    deliver_until_done(stack)
+
+    # Then every 429 was waited out and retried: everyone has it exactly once, nobody failed
+    assert received(stack) == Counter({p.primary.address: 1 for p in people})
+    result = get_broadcast(dependencies.broadcast_store(), broadcast_id)
+    assert (result.status, result.counts.sent, result.counts.failed) == ("sent", 30, 0)
+    schedule = [item for item in stack.scan() if item["pk"]["S"].startswith("RATE#telegram#")]
+    assert len(schedule) == 1  # the pause was shared through the bot's one schedule
+
+
 def test_a_poison_job_fails_alone_and_the_rest_flows(stack):
     # Given a malformed job next to a good one on the delivery queue
     person = add_subscriber(stack, 1)
     broadcast()
-    run(stack, "FanoutFunction", "FanoutQueue")
+    fan_out_all(stack)
     stack.sqs.send_message(QueueUrl=stack.queue("DeliveryQueue"), MessageBody='{"broadcast_id": 1}')
 
     # When the sender gets both in one batch
@@ -318,11 +429,11 @@ def test_fan_out_delivered_twice_adds_no_recipients(stack):
     for n in range(3):
         add_subscriber(stack, n)
     broadcast_id = broadcast()
-    run(stack, "FanoutFunction", "FanoutQueue")
+    fan_out_all(stack)
 
     # When its fan-out message arrives again
     dependencies.fanout_queue().send([broadcast_id])
-    run(stack, "FanoutFunction", "FanoutQueue")
+    fan_out_all(stack)
     deliver_everything(stack)
 
     # Then recipients are counted once and each got one message
@@ -336,7 +447,7 @@ def sending(stack, **overrides) -> Sending:
         "store": dependencies.broadcast_store(),
         "subscribers": dependencies.subscriber_store(),
         "messenger": dependencies.telegram_bot(),
-        "pacer": TokenBucket(1000),
+        "pacer": RateLimiter(1000),
         "deliveries": dependencies.delivery_queue(),
         "held": dependencies.held_store(),
         **overrides,
@@ -345,22 +456,22 @@ def sending(stack, **overrides) -> Sending:
 
 
 def test_a_job_running_out_of_time_hands_the_rest_to_a_new_job(stack):
-    # Given a job of 10 recipients and a sender whose time runs out after 4 of them
-    people = [add_subscriber(stack, n) for n in range(10)]
+    # Given a job of 10 recipients, sent in chunks of 2, and a sender whose time runs out after 2 chunks
+    people = [add_subscriber(stack, n) for n in one_shard(10)]
     broadcast_id = broadcast()
-    run(stack, "FanoutFunction", "FanoutQueue")
+    fan_out_all(stack)
     [message] = stack.receive("DeliveryQueue")
     job = DeliveryJob.model_validate_json(message["Body"])
     clock_calls = iter(range(100))
 
     # When it is delivered
-    tally = deliver_job(job, sending(stack, out_of_time=lambda: next(clock_calls) >= 4))
+    tally = deliver_job(job, sending(stack, chunk=2, out_of_time=lambda: next(clock_calls) >= 2))
 
-    # Then 4 were sent and counted, and one new job holds exactly the other 6
+    # Then 4 were sent and counted, and the same job is queued again to go on from there
     assert tally == Counter({"sent": 4})
     [rest] = stack.receive("DeliveryQueue")
     continuation = DeliveryJob.model_validate_json(rest["Body"])
-    assert continuation.subscriber_ids == job.subscriber_ids[4:]
+    assert continuation == job
 
     # When the new job runs
     deliver_job(continuation, sending(stack))
@@ -373,9 +484,9 @@ def test_a_job_running_out_of_time_hands_the_rest_to_a_new_job(stack):
 
 def test_a_wrong_bot_token_stops_the_job_without_failing_anyone(stack, monkeypatch):
     # Given a token the provider refuses (revoked, or rotated without telling subcast)
-    people = [add_subscriber(stack, n) for n in range(5)]
+    people = [add_subscriber(stack, n) for n in one_shard(5)]
     broadcast_id = broadcast()
-    run(stack, "FanoutFunction", "FanoutQueue")
+    fan_out_all(stack)
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "999:revoked")
     dependencies.reset()
 

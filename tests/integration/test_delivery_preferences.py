@@ -29,7 +29,7 @@ from subcast.services import dependencies
 from subcast.services.broadcasts import get_broadcast
 from tests.integration.conftest import invoke
 from tests.integration.test_commands import profile, say
-from tests.integration.test_delivery import broadcast, deliver_everything, run
+from tests.integration.test_delivery import broadcast, deliver_everything, fan_out_all, run
 
 LATE_EVENING = datetime(2026, 11, 24, 23, 0, tzinfo=UTC)  # subscribers here live in UTC (English default)
 
@@ -237,7 +237,7 @@ def test_a_job_delivered_twice_uses_one_cap_slot(stack, at_late_evening):
     # Given LIMIT 1/day and a delivery job that SQS hands to the sender twice
     capped = subscriber_with(stack, 1, cap=FrequencyCap(1, CapPeriod.DAY))
     send("Only one")
-    run(stack, "FanoutFunction", "FanoutQueue")
+    fan_out_all(stack)
     [job] = stack.receive("DeliveryQueue")
     event = stack.sqs_event("DeliveryQueue", [job])
     invoke("SenderFunction", event)

@@ -1,8 +1,9 @@
-"""Broadcasts, their fan-out progress, per-recipient delivery barriers and job tallies.
+"""Broadcasts from creation to completion, with their delivery counters.
 
 - ``BROADCAST#<id>`` / ``BROADCAST``: the broadcast with its counters; carries
   ``due_kind``/``due_at`` only while scheduled (sparse index ``due``).
-- ``BROADCAST#<id>`` / ``JOB#<job id>`` and ``DELIVERY#...``: see ``deliveries``.
+- ``FANOUT#<id>#<shard>``: the fan-out of one audience shard (see ``fanouts``);
+  ``JOB#<id>#<job id>``: the ledger of one delivery job (see ``deliveries``).
 - ``IDEM#<key id>#<hash of Idempotency-Key>`` / ``IDEM``: a retried POST finds
   the broadcast it created.
 
@@ -28,6 +29,7 @@ from subcast.adapters.aws import (
     to_item,
 )
 from subcast.adapters.deliveries import DeliveryLedger
+from subcast.adapters.fanouts import FanoutProgress
 from subcast.domain.broadcast import Broadcast, BroadcastStatus, DeliveryCounts
 
 DUE_BROADCAST = "broadcast"
@@ -72,8 +74,8 @@ def _broadcast_from_item(item: dict[str, Any]) -> Broadcast:
     return Broadcast.model_validate(values)
 
 
-class BroadcastStore(DeliveryLedger):
-    """Broadcasts from creation to completion; the per-recipient barriers come from ``DeliveryLedger``."""
+class BroadcastStore(DeliveryLedger, FanoutProgress):
+    """Broadcasts from creation to completion; job ledgers and shard checkpoints come from the mixins."""
 
     def __init__(self, table_name: str) -> None:
         self.table = table_name
@@ -282,41 +284,6 @@ class BroadcastStore(DeliveryLedger):
                 ":now": now.isoformat(),
             },
         )
-
-    def fanout_cursor(self, broadcast_id: str) -> str | None:
-        found = self.dynamodb.get_item(
-            TableName=self.table,
-            Key=_broadcast_key(broadcast_id),
-            ProjectionExpression="fanout_cursor",
-            ConsistentRead=True,
-        ).get("Item", {})
-        cursor: str | None = from_item(found).get("fanout_cursor")
-        return cursor
-
-    def checkpoint(self, broadcast_id: str, before: str | None, after: str, found: int) -> bool:
-        """Advance the fan-out cursor and count the recipients found, once per page.
-
-        The condition on the previous cursor makes a replayed page a no-op and
-        returns False: another invocation is fanning this broadcast out.
-        """
-        condition = "fanout_cursor = :before" if before is not None else "attribute_not_exists(fanout_cursor)"
-        values: dict[str, Any] = {":after": after, ":found": found}
-        if before is not None:
-            values[":before"] = before
-        return self._update_if(
-            broadcast_id, "SET fanout_cursor = :after ADD recipients :found", condition, values
-        )
-
-    def finish_fanout(self, broadcast_id: str) -> None:
-        retry_on_conflict(
-            lambda: self.dynamodb.update_item(
-                TableName=self.table,
-                Key=_broadcast_key(broadcast_id),
-                UpdateExpression="SET fanout_done = :true",
-                ExpressionAttributeValues=to_item({":true": True}),
-            )
-        )
-        self.complete_if_done(broadcast_id)
 
     def complete_if_done(self, broadcast_id: str) -> None:
         """sending -> sent once fan-out is over and every recipient is settled."""

@@ -1,15 +1,27 @@
-"""The per-recipient delivery barriers of broadcasts and the job tallies that feed their counters.
+"""The ledger of delivery jobs: how far each job got, so a redelivered job never sends twice.
 
-- ``DELIVERY#<broadcast id>#<subscriber id>`` / ``DELIVERY``: the barrier that
-  makes a broadcast reach each subscriber once. One partition per recipient, so
-  a large broadcast never heats a single partition.
-- ``BROADCAST#<id>`` / ``JOB#<job id>``: a delivery job's tally was added to
-  the counters (so a redelivered job never counts twice).
+A job covers a range of one audience shard in subscriber-id order and is sent
+in chunks. Its ledger item, ``JOB#<broadcast id>#<job id>`` / ``JOB``, says:
+
+- ``done_through``: every recipient up to this id is settled (sent, failed,
+  skipped or held), and ``settled``: ids beyond it settled out of order;
+- ``inflight_through`` and ``lease_until``: the chunk being sent right now.
+  An instance that died mid-chunk leaves it behind; once the lease is over,
+  the recipients of that chunk are *uncertain* (some may have the message)
+  and are counted as failed, never sent again;
+- ``t:<outcome>`` / ``t:<outcome>:<reason>``: the job's tally so far;
+- ``version``: every move is conditional on it, so two copies of a job can
+  never both send a chunk.
+
+One write per chunk moves the ledger (settling one chunk and taking the
+next), instead of two per recipient; the last one, in a transaction, adds
+the job's tally to the broadcast's counters exactly once.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,31 +29,55 @@ from botocore.exceptions import ClientError
 
 from subcast.adapters.aws import (
     cancellation_reasons,
+    from_item,
     is_conditional_failure,
-    item_on_failure,
     retry_on_conflict,
     to_item,
 )
 
 DELIVERY_TTL = timedelta(days=35)
+OUTCOMES = ("sent", "failed", "skipped", "held")
 
 
 @dataclass(frozen=True)
-class Claim:
-    """The outcome of trying to take one recipient of a broadcast."""
+class JobState:
+    """A job's ledger as read (version 0: never started)."""
 
-    taken: bool
-    state: str | None = None  # when not taken: the recorded state (claimed, sent, failed)
-    job_id: str | None = None  # when not taken: the job that holds the recipient
-    reason: str | None = None  # when not taken and settled: why it was skipped, failed or held
+    version: int = 0
+    done_through: str = ""
+    settled: frozenset[str] = frozenset()
+    inflight_through: str | None = None
+    lease_until: datetime | None = None
+    tally: Counter[str] = field(default_factory=Counter)
+    recorded: bool = False
+
+    def is_settled(self, subscriber_id: str) -> bool:
+        return subscriber_id <= self.done_through or subscriber_id in self.settled
+
+    def busy(self, now: datetime) -> bool:
+        """Another copy of the job is sending a chunk under a live lease."""
+        return self.inflight_through is not None and self.lease_until is not None and self.lease_until > now
 
 
-def _delivery_key(broadcast_id: str, subscriber_id: str) -> dict[str, Any]:
-    return to_item({"pk": f"DELIVERY#{broadcast_id}#{subscriber_id}", "sk": "DELIVERY"})
+class JobSuperseded(Exception):
+    """Another copy of the job moved the ledger: this copy stops and leaves the job to it."""
+
+
+def _job_key(broadcast_id: str, job_id: str) -> dict[str, Any]:
+    return to_item({"pk": f"JOB#{broadcast_id}#{job_id}", "sk": "JOB"})
+
+
+def _tally_names(tally: Counter[str]) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """``ADD`` clauses for a tally kept as ``t:<key>`` attributes."""
+    keys = sorted(key for key, count in tally.items() if count)
+    clauses = ", ".join(f"#t{index} :t{index}" for index in range(len(keys)))
+    names = {f"#t{index}": f"t:{key}" for index, key in enumerate(keys)}
+    values = {f":t{index}": tally[key] for index, key in enumerate(keys)}
+    return clauses, names, values
 
 
 class DeliveryLedger:
-    """Mixed into ``BroadcastStore``: claims, settlements and tallies of recipients."""
+    """Mixed into ``BroadcastStore``: job ledgers and the counters they feed."""
 
     table: str
     dynamodb: Any
@@ -50,102 +86,128 @@ class DeliveryLedger:
         """Provided by ``BroadcastStore``: sending -> sent once every recipient is settled."""
         raise NotImplementedError
 
-    def claim(
-        self, broadcast_id: str, subscriber_id: str, job_id: str, now: datetime, lease: timedelta
-    ) -> Claim:
-        """Take a recipient for sending, unless it was sent, failed, or is being sent under a live lease."""
-        item = {
-            **_delivery_key(broadcast_id, subscriber_id),
-            **to_item(
-                {
-                    "state": "claimed",
-                    "job_id": job_id,
-                    "lease_until": (now + lease).isoformat(),
-                    "expires_at": int((now + DELIVERY_TTL).timestamp()),
-                }
+    def job_state(self, broadcast_id: str, job_id: str) -> JobState:
+        found = self.dynamodb.get_item(
+            TableName=self.table, Key=_job_key(broadcast_id, job_id), ConsistentRead=True
+        ).get("Item")
+        if not found:
+            return JobState()
+        values = from_item(found)
+        lease = values.get("lease_until")
+        return JobState(
+            version=int(values.get("version", 0)),
+            done_through=values.get("done_through", ""),
+            settled=frozenset(values.get("settled") or ()),
+            inflight_through=values.get("inflight_through"),
+            lease_until=datetime.fromisoformat(lease) if lease else None,
+            tally=Counter(
+                {name[2:]: int(count) for name, count in values.items() if name.startswith("t:") and count}
             ),
-        }
-        try:
-            self.dynamodb.put_item(
-                TableName=self.table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(pk) OR (#state = :claimed AND lease_until < :now)",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues=to_item({":claimed": "claimed", ":now": now.isoformat()}),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if not is_conditional_failure(error):
-                raise
-            old = item_on_failure(error)
-            return Claim(
-                taken=False,
-                state=old.get("state"),
-                job_id=old.get("job_id"),
-                reason=old.get("reason") or None,
-            )
-        return Claim(taken=True)
-
-    def settle(
-        self,
-        broadcast_id: str,
-        subscriber_id: str,
-        state: str,
-        reason: str | None = None,
-        *,
-        together_with: dict[str, Any] | None = None,
-    ) -> None:
-        """Record the end of one recipient's delivery: sent, failed, skipped or held (with a reason).
-
-        ``together_with`` is one more transaction item written atomically with it (a held snippet).
-        """
-        update: dict[str, Any] = {
-            "TableName": self.table,
-            "Key": _delivery_key(broadcast_id, subscriber_id),
-            "UpdateExpression": "SET #state = :state, reason = :reason REMOVE lease_until",
-            "ExpressionAttributeNames": {"#state": "state"},
-            "ExpressionAttributeValues": to_item({":state": state, ":reason": reason or ""}),
-        }
-        if together_with is None:
-            self.dynamodb.update_item(**update)
-        else:
-            self.dynamodb.transact_write_items(TransactItems=[{"Update": update}, together_with])
-
-    def release(self, broadcast_id: str, subscriber_id: str) -> None:
-        """Give a claimed recipient back (the send did not happen), so a retry may take it at once."""
-        self.dynamodb.delete_item(
-            TableName=self.table,
-            Key=_delivery_key(broadcast_id, subscriber_id),
-            ConditionExpression="#state = :claimed",
-            ExpressionAttributeNames={"#state": "state"},
-            ExpressionAttributeValues=to_item({":claimed": "claimed"}),
+            recorded=bool(values.get("recorded")),
         )
 
-    def record_job(self, broadcast_id: str, job_id: str, tally: dict[str, int], now: datetime) -> bool:
-        """Add one job's tally to the broadcast's counters, exactly once per job id.
+    def move_job(
+        self,
+        broadcast_id: str,
+        job_id: str,
+        version: int,
+        *,
+        done_through: str,
+        settled: frozenset[str],
+        tally: Counter[str],
+        inflight_through: str | None,
+        lease_until: datetime | None,
+        now: datetime,
+    ) -> int:
+        """Settle what was sent (``tally`` adds to the job's) and take the next chunk; the new version.
 
-        ``tally`` counts outcomes (``sent``) and outcomes by reason (``skipped:cap``).
+        Raises ``JobSuperseded`` when the ledger is no longer at ``version``.
         """
-        counts = {f":{name}": tally.get(name, 0) for name in ("sent", "failed", "skipped", "held")}
+        add, names, values = _tally_names(tally)
+        sets = ["done_through = :done", "version = :next", "expires_at = :expires"]
+        removes = []
+        values.update(
+            {
+                ":done": done_through,
+                ":next": version + 1,
+                ":expires": int((now + DELIVERY_TTL).timestamp()),
+            }
+        )
+        if settled:
+            sets.append("settled = :settled")
+            values[":settled"] = sorted(settled)
+        else:
+            removes.append("settled")
+        if inflight_through is not None and lease_until is not None:
+            sets += ["inflight_through = :inflight", "lease_until = :lease"]
+            values.update({":inflight": inflight_through, ":lease": lease_until.isoformat()})
+        else:
+            removes += ["inflight_through", "lease_until"]
+        expression = "SET " + ", ".join(sets)
+        if removes:
+            expression += " REMOVE " + ", ".join(removes)
+        if add:
+            expression += " ADD " + add
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": _job_key(broadcast_id, job_id),
+            "UpdateExpression": expression,
+            **self._at_version(version, values),
+            "ExpressionAttributeValues": to_item(values),
+            **({"ExpressionAttributeNames": names} if names else {}),
+        }
+        try:
+            self.dynamodb.update_item(**update)
+        except ClientError as error:
+            if is_conditional_failure(error):
+                raise JobSuperseded(job_id) from error
+            raise
+        return version + 1
+
+    def finish_job(
+        self,
+        broadcast_id: str,
+        job_id: str,
+        version: int,
+        *,
+        done_through: str,
+        tally: Counter[str],
+        job_tally: Counter[str],
+        now: datetime,
+    ) -> None:
+        """Settle the last chunk and add the whole job's tally to the broadcast, in one transaction."""
+        add, names, values = _tally_names(tally)
+        values.update(
+            {
+                ":done": done_through,
+                ":next": version + 1,
+                ":true": True,
+                ":expires": int((now + DELIVERY_TTL).timestamp()),
+            }
+        )
+        expression = (
+            "SET done_through = :done, version = :next, recorded = :true, expires_at = :expires"
+            " REMOVE inflight_through, lease_until, settled"
+        )
+        if add:
+            expression += " ADD " + add
+        counts = {f":{name}": job_tally.get(name, 0) for name in OUTCOMES}
         counts[":settled"] = sum(counts.values())
-        by_reasons = sorted((key, count) for key, count in tally.items() if ":" in key and count)
-        names = {f"#r{index}": "r_" + key.replace(":", "_", 1) for index, (key, _) in enumerate(by_reasons)}
+        by_reasons = sorted((key, count) for key, count in job_tally.items() if ":" in key and count)
+        reason_names = {
+            f"#r{index}": "r_" + key.replace(":", "_", 1) for index, (key, _) in enumerate(by_reasons)
+        }
         counts.update({f":r{index}": count for index, (_, count) in enumerate(by_reasons)})
         by_reason = "".join(f", #r{index} :r{index}" for index in range(len(by_reasons)))
         writes: list[dict[str, Any]] = [
             {
-                "Put": {
+                "Update": {
                     "TableName": self.table,
-                    "Item": to_item(
-                        {
-                            "pk": f"BROADCAST#{broadcast_id}",
-                            "sk": f"JOB#{job_id}",
-                            "tally": tally,
-                            "recorded_at": now.isoformat(),
-                            "expires_at": int((now + DELIVERY_TTL).timestamp()),
-                        }
-                    ),
-                    "ConditionExpression": "attribute_not_exists(pk)",
+                    "Key": _job_key(broadcast_id, job_id),
+                    "UpdateExpression": expression,
+                    **self._at_version(version, values),
+                    "ExpressionAttributeValues": to_item(values),
+                    **({"ExpressionAttributeNames": names} if names else {}),
                 }
             },
             {
@@ -157,18 +219,22 @@ class DeliveryLedger:
                         + by_reason
                     ),
                     "ExpressionAttributeValues": to_item(counts),
-                    **({"ExpressionAttributeNames": names} if names else {}),
+                    **({"ExpressionAttributeNames": reason_names} if reason_names else {}),
                 }
             },
         ]
-        recorded = True
         try:
             retry_on_conflict(lambda: self.dynamodb.transact_write_items(TransactItems=writes))
         except ClientError as error:
             reasons = cancellation_reasons(error)
-            if not (reasons and reasons[0] == "ConditionalCheckFailed"):
-                raise  # a conflict or throttling that outlived the retries: SQS redelivers the job
-            recorded = False  # recorded by an earlier attempt of this job
-        # Also on the replay path: the earlier attempt may have died before completing the broadcast.
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise JobSuperseded(job_id) from error
+            raise  # a conflict or throttling that outlived the retries: SQS redelivers the job
         self.complete_if_done(broadcast_id)
-        return recorded
+
+    @staticmethod
+    def _at_version(version: int, values: dict[str, Any]) -> dict[str, str]:
+        if version == 0:
+            return {"ConditionExpression": "attribute_not_exists(pk)"}
+        values[":version"] = version
+        return {"ConditionExpression": "version = :version"}

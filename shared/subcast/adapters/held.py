@@ -73,6 +73,15 @@ class HeldStore:
             }
         }
 
+    def hold(self, snippet: HeldSnippet) -> None:
+        """Hold a snippet once: holding it again (a job resumed) changes nothing."""
+        put = self.hold_write(snippet)["Put"]
+        try:
+            self.dynamodb.put_item(**put, ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as error:
+            if not is_conditional_failure(error):
+                raise
+
     def due_subscribers(self, now: datetime, limit: int = 1000) -> list[str]:
         """Subscribers with held snippets due, each queued once per lease (it moves their ``due_at``)."""
         subscribers: dict[str, None] = {}

@@ -64,6 +64,15 @@ class FanoutQueue:
             ]
             _send_batch(self.sqs, self.url, entries)
 
+    def send_shards(self, broadcast_id: str, shards: list[str]) -> None:
+        """One message per audience shard of a broadcast: each is fanned out by its own invocation."""
+        for start in range(0, len(shards), 10):
+            entries = [
+                {"Id": str(index), "MessageBody": json.dumps({"broadcast_id": broadcast_id, "shard": shard})}
+                for index, shard in enumerate(shards[start : start + 10])
+            ]
+            _send_batch(self.sqs, self.url, entries)
+
 
 class DeliveryQueue:
     def __init__(self, url: str) -> None:

@@ -14,6 +14,7 @@ Item layout (single table, ``pk``/``sk``):
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -225,6 +226,28 @@ class SubscriberStore:
             TableName=self.table, Key=_profile_key(subscriber_id), ConsistentRead=True
         )
         return subscriber_from_item(found["Item"]) if "Item" in found else None
+
+    def get_many(self, subscriber_ids: list[str]) -> dict[str, Subscriber]:
+        """Current profiles (strongly consistent) by id, in batches of 100; the missing are left out."""
+        found: dict[str, Subscriber] = {}
+        for start in range(0, len(subscriber_ids), 100):
+            keys = [
+                _profile_key(subscriber_id)
+                for subscriber_id in dict.fromkeys(subscriber_ids[start : start + 100])
+            ]
+            request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+            for attempt in range(8):
+                response = self.dynamodb.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.table, []):
+                    subscriber = subscriber_from_item(item)
+                    found[subscriber.subscriber_id] = subscriber
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))  # throttled: back off before the rest
+            else:
+                raise RuntimeError("DynamoDB left profiles unread after eight attempts")
+        return found
 
     def apply(
         self,

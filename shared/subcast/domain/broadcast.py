@@ -231,17 +231,37 @@ def reaches(broadcast_topics: tuple[str, ...], subscriber_topics: tuple[str, ...
 
 
 class DeliveryJob(BaseModel):
-    """One SQS message for the sender: many recipients of one broadcast (ids only, no addresses)."""
+    """One SQS message for the sender: many recipients of one broadcast (ids only, no addresses).
+
+    A job is a range of one audience shard, ``(after, through]`` in subscriber-id
+    order; the fan-out fixes the ranges before it enqueues them, so the jobs of a
+    broadcast never overlap and a recipient belongs to one job id however often
+    that job is enqueued. The sender keeps the job's progress in a ledger.
+    """
 
     broadcast_id: str
     job_id: str
     subscriber_ids: list[str] = Field(min_length=1, max_length=JOB_SIZE)
+    shard: str = ""
+    after: str | None = None
 
 
-def job_id(broadcast_id: str, subscriber_ids: list[str]) -> str:
-    """Deterministic: the same recipients of the same broadcast are the same job, however often enqueued."""
-    digest = hashlib.sha256("\n".join([broadcast_id, *sorted(subscriber_ids)]).encode()).hexdigest()
+def job_id(broadcast_id: str, shard: str, through: str) -> str:
+    """Deterministic: the job of a shard's range that ends at ``through``, however often enqueued."""
+    digest = hashlib.sha256("\n".join([broadcast_id, shard, through]).encode()).hexdigest()
     return digest[:24]
+
+
+def delivery_job(broadcast_id: str, shard: str, after: str | None, recipients: list[str]) -> DeliveryJob:
+    """The job for ``recipients`` (in id order), the part of the shard's range after ``after``."""
+    ordered = sorted(set(recipients))
+    return DeliveryJob(
+        broadcast_id=broadcast_id,
+        job_id=job_id(broadcast_id, shard, ordered[-1]),
+        subscriber_ids=ordered,
+        shard=shard,
+        after=after,
+    )
 
 
 class ReleaseJob(BaseModel):

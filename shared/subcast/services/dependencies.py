@@ -7,10 +7,12 @@ import hmac
 from functools import cache
 
 from subcast.adapters.audience import AudienceReader
+from subcast.adapters.aws import client
 from subcast.adapters.broadcasts import BroadcastStore
 from subcast.adapters.held import HeldStore
 from subcast.adapters.links import LinkStore
 from subcast.adapters.listing import SubscriberListing
+from subcast.adapters.pacing import ChatSpacing, SharedRateLimiter
 from subcast.adapters.publishing import PublishingStore
 from subcast.adapters.queues import CommandQueue, DeliveryQueue, FanoutQueue
 from subcast.adapters.referrals import ReferralStore
@@ -97,6 +99,24 @@ def hash_address(channel: str, address: str) -> str:
     return hmac.new(address_hash_key(), f"{channel}:{address}".encode(), hashlib.sha256).hexdigest()
 
 
+@cache
+def telegram_rate() -> SharedRateLimiter:
+    """The bot's send schedule, shared through the table by every sender instance."""
+    current = settings()
+    return SharedRateLimiter(
+        client("dynamodb"),
+        current.table_name,
+        "telegram",
+        secret("telegram_bot_token"),
+        current.telegram_messages_per_second,
+    )
+
+
+@cache
+def chat_spacing() -> ChatSpacing:
+    return ChatSpacing(settings().telegram_seconds_per_chat)
+
+
 def brand() -> Brand:
     current = settings()
     return Brand(name=current.brand_name, description=current.brand_description)
@@ -119,6 +139,8 @@ def reset() -> None:
         delivery_queue,
         address_hash_key,
         referral_programme,
+        telegram_rate,
+        chat_spacing,
         settings,
     ):
         factory.cache_clear()
