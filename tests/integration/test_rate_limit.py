@@ -86,15 +86,16 @@ def test_shared_senders_stay_within_the_providers_limit_and_unshared_ones_do_not
                     client.send_text(str(chat), "paced")
 
         def burst(limiters: list[RateLimiter]) -> int:
-            before = bot.throttled_count
+            before, sent_before = bot.throttled_count, len(bot.sent())
             threads = [
-                threading.Thread(target=send_from, args=(limiter, range(index * 1000, index * 1000 + 40)))
+                threading.Thread(target=send_from, args=(limiter, range(index * 1000 + 1, index * 1000 + 41)))
                 for index, limiter in enumerate(limiters)
             ]
             for thread in threads:
                 thread.start()
             for thread in threads:
                 thread.join()
+            assert len(bot.sent()) == sent_before + 80 - (bot.throttled_count - before)
             return bot.throttled_count - before
 
         # When both share the schedule in the table, then nothing is refused
