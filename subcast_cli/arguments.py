@@ -42,7 +42,7 @@ def common_options() -> argparse.ArgumentParser:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from subcast_cli import broadcasts, keys, newsletter, subscribers, topics
+    from subcast_cli import broadcasts, keys, newsletter, settings, subscribers, topics
 
     common = common_options()
     parser = argparse.ArgumentParser(
@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"subcast {__version__}")
     resources = parser.add_subparsers(dest="resource", metavar="COMMAND", required=True)
-    for module in (topics, broadcasts, keys, subscribers, newsletter):
+    for module in (topics, broadcasts, keys, subscribers, newsletter, settings):
         module.add_commands(resources, common)
     return parser
 

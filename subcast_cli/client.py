@@ -63,8 +63,8 @@ Opener = Callable[..., Any]
 class ApiClient:
     """Requests to ``base_url`` with ``Authorization: Bearer <api_key>``.
 
-    GETs, and POSTs that carry an Idempotency-Key, are retried once or twice when the network
-    or the gateway fails: the API makes such a repeat harmless.
+    GETs, PUTs (each replaces the whole resource) and POSTs that carry an Idempotency-Key are
+    retried once or twice when the network or the gateway fails: such a repeat is harmless.
     """
 
     def __init__(
@@ -91,6 +91,9 @@ class ApiClient:
 
     def patch(self, path: str, body: Any) -> Reply:
         return self.request("PATCH", path, body)
+
+    def put(self, path: str, body: Any) -> Reply:
+        return self.request("PUT", path, body)
 
     def delete(self, path: str) -> Reply:
         return self.request("DELETE", path)
@@ -125,7 +128,7 @@ class ApiClient:
             **({"Content-Type": "application/json"} if data is not None else {}),
             **(headers or {}),
         }
-        repeatable = method == "GET" or "Idempotency-Key" in all_headers
+        repeatable = method in ("GET", "PUT") or "Idempotency-Key" in all_headers
         pauses = list(RETRY_PAUSES) if repeatable else []
         while True:
             try:

@@ -12,10 +12,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from subcast.domain.broadcast import BroadcastStatus
+from subcast.domain.preferences import MAX_CAP_COUNT, CapPeriod
 from subcast.domain.subscriber import SubscriberState
 from subcast.services.api_keys import Scope
 from subcast_cli import __main__ as cli
-from subcast_cli import broadcasts, keys, newsletter, subscribers
+from subcast_cli import broadcasts, keys, newsletter, settings, subscribers
 from subcast_cli.arguments import attribute, build_parser, moment
 from subcast_cli.client import ApiClient, ApiError, CliError, Unreachable
 from subcast_cli.output import Console, clip, key_values, relative, table, width_of
@@ -109,6 +110,13 @@ def test_attributes_are_numbers_when_they_read_as_one(value, expected):
         ["broadcast", "edit", "b_1", "--topic", "news", "--everyone"],
         ["broadcast", "send", "--attr", "novalue", "Hello"],
         ["newsletter", "import", "issue.md", "--every", "0"],
+        ["settings", "--cap"],
+        ["settings", "--cap", "0/day"],
+        ["settings", "--cap", "101/day"],
+        ["settings", "--cap", "3/month"],
+        ["settings", "--cap", "3"],
+        ["settings", "--cap", "three/day"],
+        ["settings", "--cap", "-3/day"],
     ],
 )
 def test_usage_errors_exit_2(argv):
@@ -133,6 +141,26 @@ def test_the_choices_match_the_api():
     assert set(keys.SCOPES) == {scope.value for scope in Scope}
     assert set(broadcasts.STATUSES) == {status.value for status in BroadcastStatus}
     assert set(subscribers.STATES) == {state.value for state in SubscriberState}
+    assert set(settings.PERIODS) == {period.value for period in CapPeriod}
+    assert settings.MAX_CAP_COUNT == MAX_CAP_COUNT
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("3/day", {"count": 3, "per": "day"}),
+        ("1/week", {"count": 1, "per": "week"}),
+        (" 100 / DAY ", {"count": 100, "per": "day"}),
+        ("off", None),
+        ("OFF", None),
+    ],
+)
+def test_the_cap_is_sent_as_the_api_takes_it(value, expected):
+    assert parse("settings", "--cap", value).cap == expected
+
+
+def test_settings_without_cap_only_shows_them():
+    assert not hasattr(parse("settings"), "cap")
 
 
 # ---------------------------------------------------------------- tables and times
@@ -499,6 +527,58 @@ def test_list_all_follows_the_cursor_and_json_prints_the_whole_list(fake_api, ca
     body = json.loads(capsys.readouterr().out)
     assert [item["status"] for item in body["broadcasts"]] == ["sent", "draft"]
     assert "cursor=c2" in fake_api.requests[1].full_url and "limit=100" in fake_api.requests[1].full_url
+
+
+def test_settings_shows_the_cap_and_when_it_changed(fake_api, capsys):
+    fake_api.answers.append(
+        FakeResponse(200, {"frequency_cap": {"count": 3, "per": "day"}, "updated_at": "2026-06-15T10:00:00Z"})
+    )
+    assert cli.main(["settings"]) == 0
+    request = fake_api.requests[0]
+    assert (request.get_method(), request.full_url) == ("GET", "http://127.0.0.1:8000/v1/settings")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "frequency cap  3 broadcasts per day and subscriber"
+    assert lines[1].startswith("changed        2026-06-15")
+
+
+def test_settings_without_a_cap_say_so(fake_api, capsys):
+    fake_api.answers.append(FakeResponse(200, {"frequency_cap": None, "updated_at": None}))
+    assert cli.main(["settings"]) == 0
+    assert capsys.readouterr().out == "frequency cap  none\nchanged        never\n"
+
+
+@pytest.mark.parametrize(
+    ("value", "sent", "headline"),
+    [
+        ("1/week", {"count": 1, "per": "week"}, "Set the frequency cap to 1 broadcast per week."),
+        ("off", None, "Removed the frequency cap."),
+    ],
+)
+def test_settings_cap_puts_the_whole_setting(fake_api, capsys, value, sent, headline):
+    # Given an API that accepts the change
+    fake_api.answers.append(FakeResponse(200, {"frequency_cap": sent, "updated_at": "2026-06-15T10:00:00Z"}))
+
+    # When the cap is set or removed
+    assert cli.main(["settings", "--cap", value]) == 0
+
+    # Then the whole setting is PUT, and the output says what changed and when senders follow
+    request = fake_api.requests[0]
+    assert request.get_method() == "PUT" and json.loads(request.data) == {"frequency_cap": sent}
+    out = capsys.readouterr().out
+    assert out.startswith(f"{headline} Senders follow within a minute.\n")
+
+
+def test_settings_with_json_prints_the_apis_answer(fake_api, capsys):
+    answer = {"frequency_cap": {"count": 3, "per": "day"}, "updated_at": "2026-06-15T10:00:00Z"}
+    fake_api.answers.append(FakeResponse(200, answer))
+    assert cli.main(["settings", "--cap", "3/day", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == answer
+
+
+def test_a_put_replaces_the_whole_so_it_is_retried_on_gateway_errors():
+    client, opener = client_with(http_error(503, {}), FakeResponse(200, {"frequency_cap": None}))
+    assert client.put("/v1/settings", {"frequency_cap": None}).body == {"frequency_cap": None}
+    assert [request.get_method() for request in opener.requests] == ["PUT", "PUT"]
 
 
 # ---------------------------------------------------------------- newsletter import

@@ -4,10 +4,12 @@
 - ``APIKEY#<sha256 of the key>`` / ``APIKEY``: a key is stored only as its hash (authentication).
 - ``APIKEYS`` / ``<key id>``: the same key for listing and revoking, with its last use; the hash
   lets a revocation reach the record above.
+- ``SETTINGS`` / ``PUBLISHER``: the publisher's settings for the deployment (its frequency cap).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,6 +18,7 @@ from pydantic import BaseModel
 
 from subcast.adapters.aws import cancellation_reasons, client, from_item, is_conditional_failure, to_item
 from subcast.adapters.cursors import decode_cursor, encode_cursor
+from subcast.domain.preferences import CapPeriod, FrequencyCap
 from subcast.domain.topics import Topic
 
 
@@ -39,6 +42,16 @@ class ApiKey(BaseModel):
 class KeyNotFound(Exception):
     pass
 
+
+@dataclass(frozen=True)
+class PublisherSettings:
+    """What the publisher set for the whole deployment; ``updated_at`` is None when it never was."""
+
+    frequency_cap: FrequencyCap | None = None  # at most this many broadcasts per subscriber and period
+    updated_at: datetime | None = None
+
+
+SETTINGS_KEY = {"pk": "SETTINGS", "sk": "PUBLISHER"}
 
 #: A key's last use is written at most this often (one write per key and interval, not per request).
 LAST_USED_RESOLUTION = timedelta(minutes=5)
@@ -190,6 +203,34 @@ class PublishingStore:
         except ClientError as error:
             if not is_conditional_failure(error):
                 raise
+
+    def publisher_settings(self, consistent: bool = True) -> PublisherSettings:
+        """The publisher's settings; the defaults (no cap) when they were never saved."""
+        found = self.dynamodb.get_item(
+            TableName=self.table, Key=to_item(SETTINGS_KEY), ConsistentRead=consistent
+        ).get("Item")
+        if found is None:
+            return PublisherSettings()
+        values = from_item(found)
+        cap = values.get("frequency_cap")
+        return PublisherSettings(
+            FrequencyCap(cap["count"], CapPeriod(cap["period"])) if cap else None,
+            datetime.fromisoformat(values["updated_at"]) if values.get("updated_at") else None,
+        )
+
+    def frequency_cap(self) -> FrequencyCap | None:
+        """The publisher's cap, read eventually consistent: half the cost of a consistent read, and a
+        change usually shows within a second."""
+        return self.publisher_settings(consistent=False).frequency_cap
+
+    def save_publisher_settings(self, settings: PublisherSettings) -> None:
+        """Replace the settings as a whole (the last write wins: each one is complete)."""
+        cap = settings.frequency_cap
+        values = {
+            "frequency_cap": {"count": cap.count, "period": cap.period.value} if cap else None,
+            "updated_at": settings.updated_at.isoformat() if settings.updated_at else None,
+        }
+        self.dynamodb.put_item(TableName=self.table, Item=to_item({**SETTINGS_KEY, **values}))
 
     def inbox(self, limit: int = 50, cursor: str | None = None) -> InboxPage:
         return inbox_page(self.dynamodb, self.table, limit, cursor)

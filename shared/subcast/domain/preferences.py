@@ -125,6 +125,10 @@ def parse_language(argument: str) -> Language:
 
 
 # ----------------------------------------------------------- frequency cap
+#: A cap allows 1 to this many messages per period (the subscriber's LIMIT and the publisher's setting).
+MAX_CAP_COUNT = 100
+
+
 class CapPeriod(StrEnum):
     DAY = "day"
     WEEK = "week"
@@ -150,7 +154,7 @@ def parse_limit(argument: str) -> FrequencyCap | None:
     if text in OFF_WORDS:
         return None
     match = _CAP.match(text)
-    if match and match.group(2) in _PERIODS and 1 <= int(match.group(1)) <= 100:
+    if match and match.group(2) in _PERIODS and 1 <= int(match.group(1)) <= MAX_CAP_COUNT:
         return FrequencyCap(int(match.group(1)), _PERIODS[match.group(2)])
     raise ArgumentError("limit.invalid")
 

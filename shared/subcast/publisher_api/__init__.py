@@ -19,11 +19,12 @@ def route_tables() -> list[Routes]:
         links,
         newsletters,
         openapi,
+        settings,
         subscribers,
         topics,
     )
 
-    tables = (keys, topics, broadcasts, newsletters, feeds, subscribers, openapi, links)
+    tables = (keys, topics, broadcasts, newsletters, feeds, subscribers, settings, openapi, links)
     return [module.routes for module in tables]
 
 

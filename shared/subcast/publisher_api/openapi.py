@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 
 from subcast.publisher_api.http import Routes, RouteSpec, json_response
 from subcast.publisher_api.schemas import ErrorBody
+from subcast.services.api_keys import Scope
 
 routes = Routes("openapi")
 ERROR_TEXT = {
@@ -55,7 +56,7 @@ def document() -> dict[str, Any]:
         "info": {
             "title": "subcast publisher API",
             "version": "1",
-            "description": "Topics, broadcasts, newsletters, subscribers and API keys. "
+            "description": "Topics, broadcasts, newsletters, subscribers, settings and API keys. "
             'Errors are {"error": {"code", "message"}} with a 4xx status.',
         },
         "paths": paths,
@@ -136,7 +137,8 @@ def _operation(spec: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
         }
     if spec.scope is not None:
         operation["security"] = [{"bearer": []}]
-        operation["description"] = f"Needs a key with the `{spec.scope.value}` (or `admin`) scope."
+        also = "" if spec.scope is Scope.ADMIN else " (or `admin`)"
+        operation["description"] = f"Needs a key with the `{spec.scope.value}`{also} scope."
     return operation
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from subcast.domain.broadcast import BroadcastStatus
 from subcast.domain.subscriber import ConsentRecord, SubscriberState
 from subcast.domain.topics import Topic
+from subcast.services.publisher_settings import CapSetting
 
 
 class Problem(BaseModel):
@@ -130,6 +131,13 @@ class SubscriberDetail(BaseModel):
     topics: list[str] | None
     channels: list[ChannelOut]
     consent: list[ConsentRecord]
+
+
+class SettingsOut(BaseModel):
+    """The publisher's settings for the whole deployment."""
+
+    frequency_cap: CapSetting | None = Field(description="the most each subscriber receives; null: no cap")
+    updated_at: datetime | None = Field(description="when they were last changed; null: never")
 
 
 def dump(model: BaseModel) -> dict[str, Any]:
