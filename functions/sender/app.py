@@ -6,6 +6,8 @@ The same queue carries release jobs: subscribers whose held snippets (quiet hour
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -13,7 +15,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from subcast.config import settings
+from subcast.adapters.pacing import ChatSpacing, SharedRateLimiter
+from subcast.config import Settings, settings
 from subcast.domain.broadcast import DeliveryJob, ReleaseJob
 from subcast.services.delivery import Sending, deliver_job
 from subcast.services.dependencies import (
@@ -35,19 +38,29 @@ processor = BatchProcessor(event_type=EventType.SQS)
 SAFETY_MARGIN_MS = 15_000
 
 
+@lru_cache(maxsize=1)
+def instance(current: Settings) -> tuple[SharedRateLimiter, ChatSpacing, ThreadPoolExecutor]:
+    """What this execution environment keeps between invocations (for as long as its settings hold):
+    its view of the bot's send schedule, the chats it sent to last, and the threads its sends run on."""
+    pool = ThreadPoolExecutor(max_workers=current.send_concurrency, thread_name_prefix="send")
+    return telegram_rate(), chat_spacing(), pool
+
+
 def record_handler(record: SQSRecord) -> None:
     body = json.loads(record.body)
     context = processor.lambda_context
+    pacer, spacing, pool = instance(settings())
     sending = Sending(
         store=broadcast_store(),
         subscribers=subscriber_store(),
         messenger=telegram_bot(),
-        pacer=telegram_rate(),  # one schedule per bot, shared with every other sender instance
+        pacer=pacer,  # one schedule per bot, shared with every other sender instance
         deliveries=delivery_queue(),
         held=held_store(),
         brand_name=brand().name,
         out_of_time=lambda: context is not None and context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS,
-        chat_spacing=chat_spacing(),
+        chat_spacing=spacing,
+        pool=pool,
         chunk=settings().send_chunk,
         concurrency=settings().send_concurrency,
     )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from infra.fakes.telegram import FakeBotApi
 from infra.local.events import route_pattern
 from infra.local.gateway import GatewayServer
+from infra.local.moto_patches import faster_transactions
 from infra.local.runtime import LocalFunction, load_instances
 from infra.local.workers import ScheduleRunner, SqsPoller, sqs_client, sqs_pollers
 from infra.provision import Deployment, provision
@@ -27,7 +28,16 @@ LOCAL_BOT_TOKEN = "123456:local-sandbox-token"  # noqa: S105
 LOCAL_WEBHOOK_SECRET = "local-webhook-secret"  # noqa: S105
 LOCAL_ADDRESS_HASH_KEY = "local-address-hash-key"
 #: Environment variables a developer may set to override the template's values locally.
-OVERRIDABLE = ("TELEGRAM_API_BASE", "BRAND_NAME", "BRAND_DESCRIPTION", "POWERTOOLS_LOG_LEVEL")
+OVERRIDABLE = (
+    "TELEGRAM_API_BASE",
+    "BRAND_NAME",
+    "BRAND_DESCRIPTION",
+    "POWERTOOLS_LOG_LEVEL",
+    "TELEGRAM_MESSAGES_PER_SECOND",
+    "TELEGRAM_SECONDS_PER_CHAT",
+    "SEND_CHUNK",
+    "SEND_CONCURRENCY",
+)
 #: Messages a second the stack's own Bot API stand-in accepts before it answers 429 (unset: no limit).
 BOT_RATE_VARIABLE = "SUBCAST_LOCAL_BOT_RATE"
 
@@ -87,6 +97,7 @@ class LocalStack:
         self.gateway = GatewayServer((self.host, self.port), self)  # fails early if the port is taken
         self.port = self.gateway.server_address[1]
         moto_port = free_port()
+        faster_transactions()  # moto copies whole tables per transaction; see moto_patches
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         self.moto.start()
         endpoint = f"http://127.0.0.1:{moto_port}"

@@ -25,7 +25,7 @@ from subcast.domain.subscriber import (
 from subcast.services import dependencies
 from subcast.services.broadcasts import cancel_broadcast, create_broadcast, get_broadcast
 from subcast.services.delivery import JobIncomplete, Sending, deliver_job
-from subcast.services.delivery import _pool as delivery_pool
+from subcast.services.sending import _pool as delivery_pool
 from tests.integration.conftest import invoke
 
 KEY = ApiKey(key_id="test", name="test", scopes=("admin",), created_at=datetime(2026, 1, 1, tzinfo=UTC))
@@ -331,7 +331,7 @@ def deliver_until_done(stack, rounds: int = 30) -> int:
 
 def test_a_5xx_storm_loses_nobody_and_sends_nobody_twice(stack, monkeypatch):
     # Given 45 subscribers in one job and a provider that answers 502 to the next 60 requests
-    monkeypatch.setattr("subcast.services.delivery.random.uniform", lambda a, b: 0.0)  # no backoff sleeps
+    monkeypatch.setattr("subcast.services.sending.random.uniform", lambda a, b: 0.0)  # no backoff sleeps
     people = [add_subscriber(stack, n) for n in one_shard(45)]
     broadcast_id = broadcast()
     fan_out_all(stack)

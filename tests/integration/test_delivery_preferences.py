@@ -311,7 +311,7 @@ def test_settings_by_message_are_enforced_and_erasure_removes_what_they_left(sta
 
 def test_a_release_that_meets_a_provider_outage_is_sent_once_later(stack, at_late_evening, monkeypatch):
     # Given a held snippet, and Telegram answering 5xx to every try of the first release
-    from subcast.services import delivery
+    from subcast.services import sending as delivery
 
     monkeypatch.setattr(delivery, "TEMPORARY_RETRIES", 1)
     sleeper = subscriber_with(stack, 1, quiet_hours=QuietHours(time(22), time(7)))

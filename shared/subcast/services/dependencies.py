@@ -99,9 +99,11 @@ def hash_address(channel: str, address: str) -> str:
     return hmac.new(address_hash_key(), f"{channel}:{address}".encode(), hashlib.sha256).hexdigest()
 
 
-@cache
 def telegram_rate() -> SharedRateLimiter:
-    """The bot's send schedule, shared through the table by every sender instance."""
+    """The bot's send schedule, shared through the table by every sender instance.
+
+    Not cached here: each sender instance keeps its own (the handler module caches it).
+    """
     current = settings()
     return SharedRateLimiter(
         client("dynamodb"),
@@ -112,7 +114,6 @@ def telegram_rate() -> SharedRateLimiter:
     )
 
 
-@cache
 def chat_spacing() -> ChatSpacing:
     return ChatSpacing(settings().telegram_seconds_per_chat)
 
@@ -139,8 +140,6 @@ def reset() -> None:
         delivery_queue,
         address_hash_key,
         referral_programme,
-        telegram_rate,
-        chat_spacing,
         settings,
     ):
         factory.cache_clear()

@@ -20,7 +20,7 @@ from subcast.domain.messages import render
 from subcast.domain.rendering.markdown import RenderedMessage, escape_markdown
 from subcast.domain.rendering.telegram import render_telegram
 from subcast.domain.subscriber import Subscriber
-from subcast.services.delivery import JobIncomplete, Sending, mark_unreachable, send_text
+from subcast.services.sending import JobIncomplete, Sending, mark_unreachable, send_text
 
 logger = Logger(child=True)
 
