@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from subcast.adapters.pacing import ChatSpacing, SharedRateLimiter
+from subcast.clock import now
 from subcast.config import Settings, settings
 from subcast.domain.broadcast import DeliveryJob, ReleaseJob
 from subcast.services.delivery import Sending, deliver_job
@@ -25,10 +26,12 @@ from subcast.services.dependencies import (
     chat_spacing,
     delivery_queue,
     held_store,
+    publishing_store,
     subscriber_store,
     telegram_bot,
     telegram_rate,
 )
+from subcast.services.publisher_settings import publisher_cap
 from subcast.services.release import release_held
 
 logger = Logger()
@@ -61,6 +64,7 @@ def record_handler(record: SQSRecord) -> None:
         out_of_time=lambda: context is not None and context.get_remaining_time_in_millis() < SAFETY_MARGIN_MS,
         chat_spacing=spacing,
         pool=pool,
+        publisher_cap=lambda: publisher_cap(publishing_store(), now()),
         chunk=settings().send_chunk,
         concurrency=settings().send_concurrency,
     )

@@ -233,6 +233,27 @@ def test_a_daily_cap_lets_that_many_through_and_skips_the_rest(stack, at_late_ev
     assert texts_to(stack, capped)[-1] == "Next day"
 
 
+def test_the_publishers_cap_and_the_subscribers_the_smaller_wins(stack, at_late_evening):
+    # Given a publisher cap of 2 a day, and subscribers with no LIMIT, a looser one and a stricter one
+    from subcast.services.publisher_settings import CapSetting, SettingsUpdate, change_publisher_settings
+
+    change_publisher_settings(
+        dependencies.publishing_store(), SettingsUpdate(frequency_cap=CapSetting(count=2, per=CapPeriod.DAY))
+    )
+    no_limit = subscriber_with(stack, 1)
+    looser = subscriber_with(stack, 2, cap=FrequencyCap(5, CapPeriod.DAY))
+    stricter = subscriber_with(stack, 3, cap=FrequencyCap(1, CapPeriod.DAY))
+
+    # When four broadcasts go out the same day
+    ids = [send(f"Snippet {n}") for n in range(4)]
+    for _ in ids:
+        deliver_everything(stack)
+
+    # Then the publisher's 2 a day holds for the first two, the subscriber's 1 a day for the third
+    assert [len(texts_to(stack, person)) for person in (no_limit, looser, stricter)] == [2, 2, 1]
+    assert counts(ids[3])["reasons"] == {"skipped:cap": 3}
+
+
 def test_a_job_delivered_twice_uses_one_cap_slot(stack, at_late_evening):
     # Given LIMIT 1/day and a delivery job that SQS hands to the sender twice
     capped = subscriber_with(stack, 1, cap=FrequencyCap(1, CapPeriod.DAY))

@@ -14,7 +14,15 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from subcast.domain.broadcast import MAX_TEXT_UTF16, Broadcast, BroadcastStatus, reaches, utf16_length
-from subcast.domain.preferences import Alert, CapPeriod, Digest, DigestMode, FrequencyCap, QuietHours
+from subcast.domain.preferences import (
+    Alert,
+    CapPeriod,
+    Digest,
+    DigestMode,
+    FrequencyCap,
+    QuietHours,
+    smaller_cap,
+)
 from subcast.domain.subscriber import Subscriber, SubscriberState
 
 
@@ -32,10 +40,19 @@ class Verdict:
     )
     release_at: datetime | None = None  # when held: the moment (UTC) it may be sent
     cap_period: str | None = None  # when sent or held for quiet hours: the cap period it counts against
+    cap: FrequencyCap | None = None  # the cap that applies: the subscriber's or the publisher's, the smaller
 
 
-def judge(broadcast: Broadcast, subscriber: Subscriber | None, now: datetime) -> Verdict:
-    """Apply, in order: the subscriber's choices (``skip_reason``), then digest, then quiet hours."""
+def judge(
+    broadcast: Broadcast,
+    subscriber: Subscriber | None,
+    now: datetime,
+    publisher_cap: FrequencyCap | None = None,
+) -> Verdict:
+    """Apply, in order: the subscriber's choices (``skip_reason``), then digest, then quiet hours.
+
+    The frequency cap is the smaller of the subscriber's and the publisher's.
+    """
     reason = skip_reason(broadcast, subscriber)
     if reason is not None or subscriber is None:
         return Verdict(Action.SKIP, reason or "not_active")
@@ -43,11 +60,12 @@ def judge(broadcast: Broadcast, subscriber: Subscriber | None, now: datetime) ->
     if subscriber.digest is not None and subscriber.digest.mode is not DigestMode.OFF:
         # A digest is at most one message a day: it is not counted against the cap.
         return Verdict(Action.HOLD, "digest", next_digest(subscriber.digest, now, zone))
-    period = cap_period(subscriber.cap, now, zone)
+    cap = smaller_cap(subscriber.cap, publisher_cap)
+    period = cap_period(cap, now, zone)
     if in_quiet_hours(subscriber, now):
         assert subscriber.quiet_hours is not None
-        return Verdict(Action.HOLD, "quiet_hours", quiet_end(subscriber.quiet_hours, now, zone), period)
-    return Verdict(Action.SEND, cap_period=period)
+        return Verdict(Action.HOLD, "quiet_hours", quiet_end(subscriber.quiet_hours, now, zone), period, cap)
+    return Verdict(Action.SEND, cap_period=period, cap=cap)
 
 
 def skip_reason(broadcast: Broadcast, subscriber: Subscriber | None) -> str | None:

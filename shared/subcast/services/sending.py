@@ -35,6 +35,7 @@ from subcast.clock import now
 from subcast.domain.broadcast import Broadcast
 from subcast.domain.delivery_rules import Action, judge
 from subcast.domain.links import broadcast_document, tracked
+from subcast.domain.preferences import FrequencyCap
 from subcast.domain.rendering.markdown import RenderedMessage
 from subcast.domain.rendering.telegram import render_telegram
 from subcast.domain.subscriber import Subscriber
@@ -68,6 +69,7 @@ class Sending:
     chunk: int = 20
     concurrency: int = 4
     pool: ThreadPoolExecutor | None = None  # the instance's send threads (default: one per process)
+    publisher_cap: Callable[[], FrequencyCap | None] = lambda: None  # the publisher's frequency cap
 
 
 @dataclass(frozen=True)
@@ -96,9 +98,10 @@ def prepare_chunk(broadcast: Broadcast, chunk: list[str], sending: Sending) -> P
     """
     prepared = PreparedChunk(broadcast, chunk)
     profiles = sending.subscribers.get_many(chunk)
+    publisher_cap = sending.publisher_cap()
     for subscriber_id in chunk:
         subscriber = profiles.get(subscriber_id)
-        result, period = _judge_one(broadcast, subscriber_id, subscriber, sending)
+        result, period = _judge_one(broadcast, subscriber_id, subscriber, sending, publisher_cap)
         if result is not None:
             prepared.results[subscriber_id] = result
         elif subscriber is not None:
@@ -159,23 +162,26 @@ def _after_send(
 
 
 def _judge_one(
-    broadcast: Broadcast, subscriber_id: str, subscriber: Subscriber | None, sending: Sending
+    broadcast: Broadcast,
+    subscriber_id: str,
+    subscriber: Subscriber | None,
+    sending: Sending,
+    publisher_cap: FrequencyCap | None,
 ) -> tuple[Result | None, str | None]:
     """(the result for a recipient who gets nothing now, None to send; the cap period counted in)."""
     moment = now()
-    verdict = judge(broadcast, subscriber, moment)
+    verdict = judge(broadcast, subscriber, moment, publisher_cap)
     if verdict.action is Action.SKIP or subscriber is None:
         return Result(subscriber_id, "skipped", verdict.reason), None
-    cap, period = subscriber.cap, verdict.cap_period
+    cap, period = verdict.cap, verdict.cap_period
     if cap is None or period is None:
         period = None
     elif not sending.held.count_against_cap(subscriber_id, period, broadcast.broadcast_id, cap.count, moment):
         return Result(subscriber_id, "skipped", "cap"), None
     if verdict.action is Action.HOLD:
         assert verdict.reason is not None and verdict.release_at is not None
-        sending.held.hold(
-            HeldSnippet(subscriber_id, broadcast.broadcast_id, verdict.reason, verdict.release_at)
-        )
+        snippet = HeldSnippet(subscriber_id, broadcast.broadcast_id, verdict.reason, verdict.release_at)
+        sending.held.hold(snippet)
         return Result(subscriber_id, "held", verdict.reason), None
     return None, period
 
