@@ -7,7 +7,9 @@ Foundation figures:
   figure as a ratio against the floor measured in the same run on the same
   moto: one FIFO send + receive + delete and the DynamoDB reads and the
   transaction a command cannot avoid, plus one sendMessage to the test server.
-- parser throughput (bench/parser.py, alone: `python -m bench.parser` or `--only parser`).
+- parser throughput (bench/parser.py, alone: `python -m bench.parser` or `--only parser`);
+- delivery at scale (bench/delivery.py, alone: `python -m bench.delivery` or `--only delivery`):
+  saturation of the provider's rate, cost per million deliveries, fan-out overhead.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import uuid
 
 import boto3
 
+from bench import delivery as delivery_bench
 from bench import parser as parser_bench
 from infra.fakes.telegram import FakeBotApi, running
 from infra.fakes.updates import message_update
@@ -93,10 +96,17 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--status-messages", type=int, default=20)
-    parser.add_argument("--only", choices=("stack", "parser"), help="run one section (default: both)")
+    parser.add_argument(
+        "--only", choices=("stack", "parser", "delivery"), help="run one section (default: all)"
+    )
+    parser.add_argument("--subscribers", type=int, default=5000, help="delivery: audience size N")
+    parser.add_argument("--rate", type=float, default=100.0, help="delivery: the provider's limit L, msg/s")
     args = parser.parse_args()
     if args.only == "parser":
         print(parser_bench.report(parser_bench.measure()))
+        return
+    if args.only == "delivery":
+        print(delivery_bench.report(delivery_bench.measure(args.subscribers, args.rate)))
         return
 
     with running(TOKEN) as bot:
@@ -138,6 +148,7 @@ def main() -> None:
     print(f"reply latency / floor:                      {median / floor:.2f}")
     if args.only is None:
         print(parser_bench.report(parser_bench.measure()))
+        print(delivery_bench.report(delivery_bench.measure(args.subscribers, args.rate)))
 
 
 if __name__ == "__main__":

@@ -23,14 +23,14 @@ def spec(logical_id: str):
 
 
 def test_the_template_declares_the_concurrency_of_fanout_and_sender():
-    assert [source.maximum_concurrency for source in spec("FanoutFunction").sqs] == [4]
+    assert [source.maximum_concurrency for source in spec("FanoutFunction").sqs] == [2]
     assert [source.maximum_concurrency for source in spec("SenderFunction").sqs] == [2]
     assert [source.maximum_concurrency for source in spec("CommandsFunction").sqs] == [None]
     assert spec("ApiFunction").environments == 1
 
 
 @pytest.mark.parametrize(
-    ("logical_id", "count"), [("FanoutFunction", 4), ("SenderFunction", 2), ("CommandsFunction", 1)]
+    ("logical_id", "count"), [("FanoutFunction", 2), ("SenderFunction", 2), ("CommandsFunction", 1)]
 )
 def test_each_declared_environment_gets_its_own_module_and_its_own_poller(stack, logical_id, count):
     # When the local stack loads the function as the template declares it

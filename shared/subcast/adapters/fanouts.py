@@ -4,10 +4,13 @@
 
 - ``cursor``: where the next page of the shard starts (the index's last key, JSON);
 - ``plan``: the jobs of the last page, written *before* they are enqueued
-  (write-ahead), and ``enqueued``: the version whose plan is known to be on the
-  queue. An invocation that died between the two enqueues the same jobs
-  again, with the same ids and recipients, so nobody lands in two jobs;
+  (write-ahead). An invocation that died between the two enqueues the same
+  jobs again, with the same ids and recipients, so nobody lands in two jobs;
 - ``version``: every step is conditional on it; ``done``: the shard is finished.
+
+``FANOUT#<broadcast id>#<shard>`` / ``ENQUEUED`` holds the version whose plan is
+known to be on the queue: a small item of its own, because an update is billed
+by the size of the whole item, and the plan is the large part.
 
 Each step also adds the page's recipients to the broadcast's counter in the same
 transaction; the last one adds the shard to the broadcast's ``shards_done``.
@@ -55,18 +58,25 @@ class FanoutProgress:
         raise NotImplementedError
 
     def shard_progress(self, broadcast_id: str, shard: str) -> ShardProgress:
-        found = self.dynamodb.get_item(
-            TableName=self.table, Key=_shard_key(broadcast_id, shard), ConsistentRead=True
-        ).get("Item")
-        if not found:
+        pk = f"FANOUT#{broadcast_id}#{shard}"
+        keys = [to_item({"pk": pk, "sk": sk}) for sk in ("FANOUT", "ENQUEUED")]
+        request: dict[str, Any] = {self.table: {"Keys": keys, "ConsistentRead": True}}
+        items: dict[str, dict[str, Any]] = {}
+        while request:
+            response = self.dynamodb.batch_get_item(RequestItems=request)
+            for item in response.get("Responses", {}).get(self.table, []):
+                items[item["sk"]["S"]] = from_item(item)
+            request = response.get("UnprocessedKeys") or {}
+        values = items.get("FANOUT")
+        if values is None:
             return ShardProgress()
-        values = from_item(found)
         version = int(values["version"])
+        enqueued = int(items.get("ENQUEUED", {}).get("version", 0))
         return ShardProgress(
             version=version,
             cursor=values.get("cursor") or None,
             plan=tuple(tuple(job) for job in values.get("plan") or ()),
-            plan_enqueued=int(values.get("enqueued", 0)) == version,
+            plan_enqueued=not values.get("plan") or enqueued == version,
             done=bool(values.get("done")),
         )
 
@@ -110,7 +120,6 @@ class FanoutProgress:
                     "UpdateExpression": (
                         "SET version = :next, #cursor = :cursor, #plan = :plan, done = :done,"
                         " expires_at = :expires"
-                        + ("" if plan else ", enqueued = :next")  # nothing to enqueue
                     ),
                     "ConditionExpression": condition,
                     "ExpressionAttributeNames": {"#cursor": "cursor", "#plan": "plan"},
@@ -137,14 +146,20 @@ class FanoutProgress:
             self._finish_if_all_shards(broadcast_id, shards)
         return True
 
-    def plan_enqueued(self, broadcast_id: str, shard: str, version: int) -> None:
+    def plan_enqueued(self, broadcast_id: str, shard: str, version: int, now: datetime) -> None:
         """The plan of ``version`` is on the queue: a later invocation need not enqueue it again."""
         try:
-            self.dynamodb.update_item(
+            self.dynamodb.put_item(
                 TableName=self.table,
-                Key=_shard_key(broadcast_id, shard),
-                UpdateExpression="SET enqueued = :version",
-                ConditionExpression="version = :version",
+                Item=to_item(
+                    {
+                        "pk": f"FANOUT#{broadcast_id}#{shard}",
+                        "sk": "ENQUEUED",
+                        "version": version,
+                        "expires_at": int((now + FANOUT_TTL).timestamp()),
+                    }
+                ),
+                ConditionExpression="attribute_not_exists(version) OR version < :version",
                 ExpressionAttributeValues=to_item({":version": version}),
             )
         except ClientError as error:

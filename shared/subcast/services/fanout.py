@@ -119,7 +119,7 @@ def _enqueue(
     jobs = _jobs(broadcast_id, shard, progress.plan)
     if jobs:
         deliveries.send(jobs)
-    store.plan_enqueued(broadcast_id, shard, progress.version)
+    store.plan_enqueued(broadcast_id, shard, progress.version, now())
     report.jobs += len(jobs)
 
 
