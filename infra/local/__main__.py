@@ -60,6 +60,9 @@ Ctrl-C stops everything.
     )
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    # Ctrl-C stops the stack even when it was started in the background of a non-interactive
+    # shell, which starts it with SIGINT ignored (and Python then raises no KeyboardInterrupt).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while not stopping.wait(0.5):
             pass

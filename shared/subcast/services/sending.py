@@ -98,7 +98,7 @@ def prepare_chunk(broadcast: Broadcast, chunk: list[str], sending: Sending) -> P
     """
     prepared = PreparedChunk(broadcast, chunk)
     # Eventually consistent, at half the price of the read that is a delivery's largest cost: a STOP
-    # is seen within about a second, and a send already comes up to a chunk's window after its read.
+    # shows within about a second, and a send comes up to a chunk's window after its read anyway.
     profiles = sending.subscribers.get_many(chunk, consistent=False)
     publisher_cap = sending.publisher_cap()
     for subscriber_id in chunk:
