@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from subcast import clock
+from subcast.adapters.channels import TemporaryFailure
 from subcast.adapters.pacing import RateLimiter
 from subcast.adapters.publishing import ApiKey
 from subcast.adapters.telegram import TelegramBot
@@ -342,6 +343,41 @@ def test_a_5xx_storm_loses_nobody_and_sends_nobody_twice(stack, monkeypatch):
 
     # Then it took more than one delivery, and in the end everyone has it exactly once
     assert rounds > 1
+    assert received(stack) == Counter({p.primary.address: 1 for p in people})
+    result = get_broadcast(dependencies.broadcast_store(), broadcast_id)
+    assert (result.status, result.counts.sent, result.counts.failed) == ("sent", 45, 0)
+
+
+def test_one_recipient_the_provider_keeps_failing_holds_up_nobody_else(stack, monkeypatch):
+    # Given a job of 45 and a provider that answers 502 for one chat, however often it is tried
+    monkeypatch.setattr("subcast.services.sending.random.uniform", lambda a, b: 0.0)  # no backoff sleeps
+    people = sorted((add_subscriber(stack, n) for n in one_shard(45)), key=lambda p: p.subscriber_id)
+    unlucky = people[3].primary.address
+    broadcast_id = broadcast()
+    fan_out_all(stack)
+    real_send = TelegramBot.send_text
+
+    def flaky_for_one(self, address, text, parse_mode=None):
+        if address == unlucky:
+            raise TemporaryFailure("Telegram sendMessage: HTTP 502")
+        return real_send(self, address, text, parse_mode)
+
+    monkeypatch.setattr(TelegramBot, "send_text", flaky_for_one)
+
+    # When the job is delivered
+    [failed] = run(stack, "SenderFunction", "DeliveryQueue")
+
+    # Then everyone else has it, and the job waits on the queue for that one recipient
+    assert set(received(stack)) == {p.primary.address for p in people} - {unlucky}
+
+    # When the provider recovers and the job comes back
+    monkeypatch.setattr(TelegramBot, "send_text", real_send)
+    stack.sqs.change_message_visibility(
+        QueueUrl=stack.queue("DeliveryQueue"), ReceiptHandle=failed["ReceiptHandle"], VisibilityTimeout=0
+    )
+    assert run(stack, "SenderFunction", "DeliveryQueue") == []
+
+    # Then only that recipient was sent to: everyone has exactly one, and the counts are exact
     assert received(stack) == Counter({p.primary.address: 1 for p in people})
     result = get_broadcast(dependencies.broadcast_store(), broadcast_id)
     assert (result.status, result.counts.sent, result.counts.failed) == ("sent", 45, 0)

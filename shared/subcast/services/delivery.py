@@ -94,6 +94,7 @@ class JobRun:
         pending = [r for r in self.recipients if r > self.done and r not in self.settled]
         chunks = [pending[start : start + size] for start in range(0, len(pending), size)]
         prepared: PreparedChunk | None = None
+        retry: Result | None = None  # the first recipient to try again later, if any
         for index, chunk in enumerate(chunks):
             if sending.out_of_time():
                 self.move(inflight=None)
@@ -118,21 +119,28 @@ class JobRun:
                     following = prepare_chunk(broadcast, chunks[index + 1], sending)
                 except Exception as error:  # settle this chunk first, then give up
                     failure = error
-            stopped = self.record(finish_sends(prepared, sending))
+            unsettled = self.record(finish_sends(prepared, sending))
+            retry = retry or next((r for r in unsettled if r.outcome == "retry"), None)
+            abort = next((r for r in unsettled if r.outcome == "abort"), None)
             prepared = following
-            if failure is not None or stopped is not None:
+            if failure is not None or abort is not None:
                 self.move(inflight=None)  # settle what went out; the rest waits for the job's next delivery
                 if failure is not None:
                     raise failure
-                assert stopped is not None
-                raise JobIncomplete(f"job {self.job.job_id} stopped: {stopped.reason}")
+                assert abort is not None
+                raise JobIncomplete(f"job {self.job.job_id} stopped: {abort.reason}")
+        if retry is not None:
+            # Someone could not be reached for now (5xx, or a 429 longer than we wait): everyone else
+            # in the job is settled; the job comes back for them alone.
+            self.move(inflight=None)
+            raise JobIncomplete(f"job {self.job.job_id} has recipients to try again: {retry.reason}")
         self.sending.store.finish_job(
             self.job.broadcast_id, self.job.job_id, self.version, done_through=self.done, tally=self.unsaved,
             job_tally=self.state.tally + self.tally + self.unsaved, now=now(),
         )  # fmt: skip
 
-    def record(self, results: list[Result]) -> Result | None:
-        """Note a chunk's results; the first that settles nobody (to be tried again), if any."""
+    def record(self, results: list[Result]) -> list[Result]:
+        """Note a chunk's results; returns those that settle nobody (to be tried again)."""
         for result in results:
             if result.outcome in UNSETTLED:
                 continue
@@ -148,7 +156,7 @@ class JobRun:
                 break
             self.done = recipient
         self.settled = {recipient for recipient in self.settled if recipient > self.done}
-        return next((result for result in results if result.outcome in UNSETTLED), None)
+        return [result for result in results if result.outcome in UNSETTLED]
 
     def move(self, inflight: str | None) -> None:
         """Write what is settled to the ledger and take the chunk ending at ``inflight`` (None: none)."""
