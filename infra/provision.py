@@ -12,9 +12,11 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from typing import Any
 
 import boto3
+import botocore.loaders
 
 from infra.template import (
     LOCAL_CODE_BUCKET,
@@ -76,18 +78,32 @@ def _upload_code(s3: Any, region: str) -> None:
             s3.put_object(Bucket=LOCAL_CODE_BUCKET, Key=code_key(uri), Body=buffer.getvalue())
 
 
+@lru_cache(maxsize=4)
+def _translated_body(region: str, template_version: int) -> str:
+    """The translated template, once per region and version of template.yaml (translation is pure)."""
+    del template_version  # part of the cache key only
+    return json.dumps(translated_for_moto(TEMPLATE_PATH, region))
+
+
+@cache
+def _shared_loader() -> Any:
+    return botocore.loaders.create_loader()
+
+
 def provision(
     region: str = "us-east-1", endpoint_url: str | None = None, stack_name: str = STACK_NAME
 ) -> Deployment:
     """Create the stack in moto (in-process mock or a moto server at ``endpoint_url``)."""
     session = boto3.session.Session(region_name=region)
+    # The service models are read-only: share their loader rather than parse them again per stack.
+    session._session.register_component("data_loader", _shared_loader())
     s3 = session.client("s3", endpoint_url=endpoint_url)
     cloudformation = session.client("cloudformation", endpoint_url=endpoint_url)
     lambda_ = session.client("lambda", endpoint_url=endpoint_url)
     _upload_code(s3, region)
     cloudformation.create_stack(
         StackName=stack_name,
-        TemplateBody=json.dumps(translated_for_moto(TEMPLATE_PATH, region)),
+        TemplateBody=_translated_body(region, TEMPLATE_PATH.stat().st_mtime_ns),
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
     )
     stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
