@@ -8,10 +8,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 
 from subcast.services.dependencies import audience_reader, broadcast_store, delivery_queue, fanout_queue
-from subcast.services.fanout import fan_out
+from subcast.services.fanout import SHARDS, fan_out
 
 logger = Logger()
 metrics = Metrics()
@@ -22,7 +22,16 @@ SAFETY_MARGIN_MS = 20_000
 
 class FanoutMessage(BaseModel):
     broadcast_id: str
-    shard: str | None = None  # None: the broadcast is due; start it and hand out its shards
+    # None: the broadcast is due; start it and hand out its shards. Anything but a real shard is
+    # refused (and ends in the dead-letter queue): it would count as a finished shard.
+    shard: str | None = None
+
+    @field_validator("shard")
+    @classmethod
+    def _a_real_shard(cls, shard: str | None) -> str | None:
+        if shard is not None and shard not in SHARDS:
+            raise ValueError(f"no audience shard {shard[:8]!r}")
+        return shard
 
 
 def record_handler(record: SQSRecord) -> None:

@@ -20,6 +20,7 @@ from tests.integration.test_delivery import (
     add_subscriber,
     broadcast,
     deliver_everything,
+    deliver_until_done,
     fan_out_all,
     one_shard,
     received,
@@ -202,3 +203,31 @@ def subscriber_item(number: int):
 @pytest.fixture(autouse=True)
 def _quiet_metrics(monkeypatch):
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+
+
+@pytest.mark.parametrize(
+    "body", ['{"broadcast_id": "%s", "shard": "99"}', '{"broadcast_id": "%s", "shard": 3}', "%s"]
+)
+def test_a_message_for_no_real_shard_fails_alone_and_counts_no_shard_as_done(stack, body):
+    # Given a broadcast handed out into its shards, and a malformed fan-out message next to them
+    for n in range(20):
+        add_subscriber(stack, n)
+    broadcast_id = broadcast()
+    run(stack, "FanoutFunction", "FanoutQueue")
+    stack.sqs.send_message(QueueUrl=stack.queue("FanoutQueue"), MessageBody=body.replace("%s", broadcast_id))
+
+    # When everything on the fan-out queue is processed once
+    failed = []
+    for _ in range(AUDIENCE_SHARDS + 1):
+        failed += run(stack, "FanoutFunction", "FanoutQueue")
+
+    # Then only the malformed message failed (to the DLQ after maxReceiveCount), no shard "99" was
+    # recorded, and the broadcast went out to everyone
+    assert [message["Body"] for message in failed] == [body.replace("%s", broadcast_id)]
+    deliver_until_done(stack)
+    result = get_broadcast(dependencies.broadcast_store(), broadcast_id)
+    assert (result.status, result.counts.recipients, result.counts.sent) == ("sent", 20, 20)
+    [item] = [
+        i for i in stack.scan() if i["pk"]["S"] == f"BROADCAST#{broadcast_id}" and i["sk"]["S"] == "BROADCAST"
+    ]
+    assert "99" not in item["shards_done"]["SS"]

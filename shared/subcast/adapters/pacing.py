@@ -101,7 +101,6 @@ class SharedRateLimiter(RateLimiter):
         digest = hashlib.sha256(credential.encode()).hexdigest()[:16]
         self.key = to_item({"pk": f"RATE#{channel}#{digest}", "sk": "RATE"})
         self._known: float | None = None  # the tat this process saw last (saves a read per reservation)
-        self.writes = 0
 
     def _move(self, count: int) -> float:
         with self._lock:
@@ -119,7 +118,6 @@ class SharedRateLimiter(RateLimiter):
         super().pause(seconds)
         until = self.clock() + seconds
         try:
-            self.writes += 1
             self.dynamodb.update_item(
                 TableName=self.table,
                 Key=self.key,
@@ -140,7 +138,6 @@ class SharedRateLimiter(RateLimiter):
         if expected is not None:
             values[":expected"] = expected
         try:
-            self.writes += 1
             self.dynamodb.update_item(
                 TableName=self.table,
                 Key=self.key,

@@ -143,13 +143,6 @@ def finish_sends(prepared: PreparedChunk, sending: Sending) -> list[Result]:
     return [prepared.results[subscriber_id] for subscriber_id in prepared.chunk]
 
 
-def send_chunk(broadcast: Broadcast, chunk: list[str], sending: Sending) -> list[Result]:
-    """Prepare and send one chunk, waiting for it."""
-    prepared = prepare_chunk(broadcast, chunk, sending)
-    start_sends(prepared, sending)
-    return finish_sends(prepared, sending)
-
-
 def _after_send(
     broadcast: Broadcast, subscriber: Subscriber, period: str | None, result: Result, sending: Sending
 ) -> None:
@@ -232,9 +225,10 @@ def send_text(
     waited = 0.0
     for attempt in range(TEMPORARY_RETRIES + 1):
         if slot is None:
-            [slot] = sending.pacer.reserve(1)
-        sending.pacer.wait_for(slot)
-        slot = None
+            sending.pacer.acquire()
+        else:
+            sending.pacer.wait_for(slot)
+            slot = None
         if sending.chat_spacing is not None:
             sending.chat_spacing.wait(address)
         try:
