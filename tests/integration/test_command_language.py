@@ -59,12 +59,17 @@ ROWS = [
     # pause / resume
     Row("pause", "en", "PAUSE 2w", "Paused. Nothing will arrive until", check=state_is("paused")),
     Row("pause", "de", "PAUSIEREN 2 Wochen", "Pausiert. Bis", check=state_is("paused")),
+    Row("pause", "en", "PAUSE until 24.12.", "Paused through", check=state_is("paused")),
+    Row("pause", "de", "PAUSE bis zum 24.12.", "Pausiert bis einschließlich 24.12.",
+        check=state_is("paused")),
     Row("resume", "en", "RESUME", "Welcome back", before=("PAUSE 3d",), check=state_is("active")),
     Row("resume", "de", "FORTSETZEN", "Willkommen zurück", before=("PAUSE bis 24.12.",),
         check=state_is("active")),
     # topics
     Row("topics", "en", "TOPICS", "Topics (2 chosen)"),
     Row("topics", "de", "THEMEN -sport", "Deine Themen: News", check=setting(topics=("news",))),
+    Row("topics", "en", "-news", "Your topics: Sport.", check=setting(topics=("sport",))),
+    Row("topics", "de", "+news -sport", "Deine Themen: News", check=setting(topics=("news",))),
     # digest
     Row("digest", "en", "DIGEST daily 07:30", "Digest on: daily at 07:30",
         check=lambda s: s is not None and s.digest is not None and s.digest.mode is DigestMode.DAILY),
@@ -100,6 +105,8 @@ ROWS = [
     Row("status", "en", "SETTINGS", "Quiet hours: 22:00-07:00 (UTC)", before=("QUIET 22-7",)),
     Row("status", "de", "EINSTELLUNGEN", "Zusammenfassung: täglich um 08:00",
         before=("ZUSAMMENFASSUNG täglich",)),
+    Row("status", "en", "STATUS", "\n\nSend START to subscribe again", before=("STOP",)),
+    Row("status", "de", "EINSTELLUNGEN", "\n\nSende START zum erneuten Abonnieren", before=("STOPP",)),
     Row("help", "en", "?", "DIGEST daily 08:00"),
     Row("help", "de", "HILFE", "RUHE 22:00-07:00"),
     # feedback

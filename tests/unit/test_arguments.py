@@ -47,14 +47,20 @@ def midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(0), zone)
 
 
+def after(day: date, zone: ZoneInfo) -> datetime:
+    """The end of ``day`` in ``zone``: midnight starting the next day."""
+    return midnight(day + timedelta(days=1), zone)
+
+
 # ------------------------------------------------------------------- pause: durations
 def test_pause_without_argument_lasts_seven_days() -> None:
     # Given a bare PAUSE
     argument = pause_argument("PAUSE")
     # When it is parsed
-    resume = parse_pause(argument, NOW, BERLIN)
-    # Then the pause lasts the default week
-    assert resume == NOW + timedelta(days=7)
+    end = parse_pause(argument, NOW, BERLIN)
+    # Then the pause lasts the default week, and names no last day (a duration)
+    assert end.resume_at == NOW + timedelta(days=7)
+    assert end.through is None
 
 
 @pytest.mark.parametrize(
@@ -78,7 +84,7 @@ def test_pause_for_days_or_weeks(message: str, length: timedelta) -> None:
     # Given a pause for a number of days or weeks, typed in English or German
     argument = pause_argument(message)
     # When it is parsed
-    resume = parse_pause(argument, NOW, BERLIN)
+    resume = parse_pause(argument, NOW, BERLIN).resume_at
     # Then it ends exactly that long after now
     assert resume - NOW == length
 
@@ -88,7 +94,7 @@ def test_pause_for_a_month_keeps_the_local_time_of_day(message: str) -> None:
     # Given a one-month pause asked at 12:00 local time in mid-June
     argument = pause_argument(message)
     # When it is parsed
-    resume = parse_pause(argument, NOW, BERLIN)
+    resume = parse_pause(argument, NOW, BERLIN).resume_at
     # Then it ends at 12:00 local time a month later
     assert resume == datetime(2026, 7, 15, 12, 0, tzinfo=BERLIN)
 
@@ -97,7 +103,7 @@ def test_pause_for_months_across_a_dst_change_keeps_the_local_clock() -> None:
     # Given a one-month pause asked at 12:00 in Berlin winter time, ending after the switch to summer time
     now = datetime(2026, 3, 15, 11, 0, tzinfo=UTC)
     # When it is parsed
-    resume = parse_pause("1 month", now, BERLIN)
+    resume = parse_pause("1 month", now, BERLIN).resume_at
     # Then it ends at 12:00 local summer time, which is 10:00 UTC
     assert resume.astimezone(BERLIN).replace(tzinfo=None) == datetime(2026, 4, 15, 12, 0)
     assert resume == datetime(2026, 4, 15, 10, 0, tzinfo=UTC)
@@ -120,7 +126,7 @@ def test_pause_for_months_clamps_to_the_end_of_a_shorter_month(
     # Given a pause of whole months from a day the target month may not have
     zone = ZoneInfo("UTC")
     # When it is parsed
-    resume = parse_pause(f"{months} months", now, zone)
+    resume = parse_pause(f"{months} months", now, zone).resume_at
     # Then it ends on the last day of the shorter month (or the same day), at the same time of day
     assert resume.astimezone(zone).date() == ends_on
     assert resume.astimezone(zone).time() == time(9, 0)
@@ -131,14 +137,14 @@ def test_pause_any_allowed_number_of_days(days: int, unit: str) -> None:
     # Given a pause of 1 to 366 days
     argument = f"{days}{unit}"
     # When it is parsed
-    resume = parse_pause(argument, NOW, BERLIN)
+    resume = parse_pause(argument, NOW, BERLIN).resume_at
     # Then it ends exactly that many days from now
     assert resume - NOW == timedelta(days=days)
 
 
 # ------------------------------------------------------------------- pause: dates
 @pytest.mark.parametrize(
-    ("message", "resume_day"),
+    ("message", "last_day"),
     [
         ("PAUSE until 2026-12-24", date(2026, 12, 24)),
         ("PAUSE till 2026-7-1", date(2026, 7, 1)),
@@ -146,50 +152,60 @@ def test_pause_any_allowed_number_of_days(days: int, unit: str) -> None:
         ("PAUSE bis 24.12", date(2026, 12, 24)),
         ("PAUSE bis 24.12.2026", date(2026, 12, 24)),
         ("PAUSE bis 24.12.26", date(2026, 12, 24)),
+        ("PAUSE bis zum 24.12.2026", date(2026, 12, 24)),
         ("PAUSE until 24/12", date(2026, 12, 24)),
         ("PAUSE 24.12.", date(2026, 12, 24)),
         ("PAUSE 2026-06-16", date(2026, 6, 16)),
         ("PAUSIEREN bis 1.7.", date(2026, 7, 1)),
     ],
 )
-def test_pause_until_a_date_ends_at_local_midnight(message: str, resume_day: date) -> None:
+def test_pause_until_a_date_includes_that_day(message: str, last_day: date) -> None:
     # Given a pause until a date, in ISO or German dotted form
     argument = pause_argument(message)
     # When it is parsed for a subscriber in Berlin
-    resume = parse_pause(argument, NOW, BERLIN)
-    # Then it ends at the start of that day in Berlin
-    assert resume == midnight(resume_day, BERLIN)
-    assert resume.astimezone(BERLIN).time() == time(0)
+    end = parse_pause(argument, NOW, BERLIN)
+    # Then it runs through that day and ends at midnight starting the next one, in Berlin
+    assert end.through == last_day
+    assert end.resume_at == after(last_day, BERLIN)
+    assert end.resume_at.astimezone(BERLIN).time() == time(0)
 
 
-@pytest.mark.parametrize("message", ["PAUSE until 24.05", "PAUSE bis 1.1.", "PAUSE bis 15.6."])
-def test_pause_until_a_day_already_passed_this_year_means_next_year(message: str) -> None:
-    # Given a date without a year that has already passed (or is today) in 2026
+@pytest.mark.parametrize("message", ["PAUSE until 2026-06-15", "PAUSE bis 15.06.2026", "PAUSE bis 15.6."])
+def test_pause_until_today_pauses_the_rest_of_today(message: str) -> None:
+    # Given a pause until today (15 June 2026 in Berlin), with or without a year
     argument = pause_argument(message)
     # When it is parsed
-    resume = parse_pause(argument, NOW, BERLIN)
+    end = parse_pause(argument, NOW, BERLIN)
+    # Then it runs through today and ends at midnight tonight, local time
+    assert end.through == date(2026, 6, 15)
+    assert end.resume_at == datetime(2026, 6, 16, 0, 0, tzinfo=BERLIN)
+
+
+@pytest.mark.parametrize("message", ["PAUSE until 24.05", "PAUSE bis 1.1.", "PAUSE bis 14.6."])
+def test_pause_until_a_day_already_passed_this_year_means_next_year(message: str) -> None:
+    # Given a date without a year that has already passed in 2026
+    argument = pause_argument(message)
+    # When it is parsed
+    end = parse_pause(argument, NOW, BERLIN)
     # Then it means that day in 2027
-    assert resume.astimezone(BERLIN).date().year == 2027
-    assert resume.astimezone(BERLIN).time() == time(0)
-    assert resume - NOW <= timedelta(days=366)
+    assert end.through is not None and end.through.year == 2027
+    assert end.resume_at.astimezone(BERLIN).time() == time(0)
+    assert end.resume_at - NOW <= timedelta(days=366)
 
 
 @pytest.mark.parametrize(
     ("now", "argument", "resume_utc"),
     [
-        # Berlin leaves summer time on 25 October 2026: midnight of the 28th is UTC+1
-        (datetime(2026, 10, 20, 12, 0, tzinfo=UTC), "bis 28.10", datetime(2026, 10, 27, 23, 0, tzinfo=UTC)),
-        # ... and the day before the switch it is still UTC+2
-        (datetime(2026, 10, 20, 12, 0, tzinfo=UTC), "bis 25.10", datetime(2026, 10, 24, 22, 0, tzinfo=UTC)),
-        # Berlin enters summer time on 29 March 2026: midnight of the 30th is UTC+2
+        # Berlin leaves summer time on 25 October 2026: through the 25th ends at midnight UTC+1
+        (datetime(2026, 10, 20, 12, 0, tzinfo=UTC), "bis 25.10", datetime(2026, 10, 25, 23, 0, tzinfo=UTC)),
+        # ... through the 24th ends at midnight starting the 25th, still UTC+2
+        (datetime(2026, 10, 20, 12, 0, tzinfo=UTC), "bis 24.10", datetime(2026, 10, 24, 22, 0, tzinfo=UTC)),
+        # Berlin enters summer time on 29 March 2026: through the 29th ends at midnight UTC+2
+        (datetime(2026, 3, 20, 12, 0, tzinfo=UTC), "bis 29.03.", datetime(2026, 3, 29, 22, 0, tzinfo=UTC)),
+        # ... through the 28th ends at midnight starting the 29th, still UTC+1
         (
             datetime(2026, 3, 20, 12, 0, tzinfo=UTC),
-            "until 2026-03-30",
-            datetime(2026, 3, 29, 22, 0, tzinfo=UTC),
-        ),
-        (
-            datetime(2026, 3, 20, 12, 0, tzinfo=UTC),
-            "until 2026-03-29",
+            "until 2026-03-28",
             datetime(2026, 3, 28, 23, 0, tzinfo=UTC),
         ),
     ],
@@ -197,53 +213,76 @@ def test_pause_until_a_day_already_passed_this_year_means_next_year(message: str
 def test_pause_until_a_date_across_a_dst_change(now: datetime, argument: str, resume_utc: datetime) -> None:
     # Given a pause in Berlin ending around a change between winter and summer time
     # When it is parsed
-    resume = parse_pause(argument, now, BERLIN)
-    # Then it ends at local midnight with that day's offset
-    assert resume == resume_utc
-    assert resume.astimezone(BERLIN).time() == time(0)
+    end = parse_pause(argument, now, BERLIN)
+    # Then it ends at local midnight after the named day, with that midnight's offset
+    assert end.resume_at == resume_utc
+    assert end.resume_at.astimezone(BERLIN).time() == time(0)
+
+
+def test_pause_through_the_day_of_a_dst_change_lasts_its_25_hours() -> None:
+    # Given 00:00 on 25 October 2026 in Berlin, the day summer time ends (25 hours long)
+    now = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)
+    # When a Berlin subscriber pauses until that day
+    end = parse_pause("bis 25.10.", now, BERLIN)
+    # Then the pause covers the whole day: 25 hours
+    assert end.resume_at - now == timedelta(hours=25)
 
 
 def test_pause_until_a_date_in_new_york_after_its_dst_change() -> None:
-    # Given a New York subscriber pausing until the day after summer time ends (1 November 2026)
+    # Given a New York subscriber pausing through 1 November 2026, the day summer time ends
     now = datetime(2026, 10, 20, 12, 0, tzinfo=UTC)
     # When it is parsed
-    resume = parse_pause("until 2026-11-02", now, NEW_YORK)
-    # Then it ends at midnight EST, 05:00 UTC
-    assert resume == datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
+    end = parse_pause("until 2026-11-01", now, NEW_YORK)
+    # Then it ends at midnight EST starting 2 November, 05:00 UTC
+    assert end.resume_at == datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
+
+
+def test_pause_until_a_date_when_a_dst_gap_swallows_the_next_midnight() -> None:
+    # Given Santiago, where summer time starts at 00:00 on 6 September 2026 (clocks jump to 01:00)
+    santiago = ZoneInfo("America/Santiago")
+    now = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
+    # When a subscriber there pauses through 5 September
+    end = parse_pause("until 2026-09-05", now, santiago)
+    # Then messages arrive again at the first moment of the 6th, 01:00 local (04:00 UTC)
+    assert end.resume_at == datetime(2026, 9, 6, 4, 0, tzinfo=UTC)
+    assert end.resume_at.astimezone(santiago).replace(tzinfo=None) == datetime(2026, 9, 6, 1, 0)
 
 
 def test_pause_today_is_the_subscribers_local_day() -> None:
     # Given 23:30 UTC on 23 December, already 24 December in Berlin
     now = datetime(2026, 12, 23, 23, 30, tzinfo=UTC)
-    # When a Berlin subscriber pauses until 24.12. of this year, and until 24.12. without a year
+    # When a Berlin subscriber pauses until the 23rd, and until the 24th with and without a year
     with pytest.raises(ArgumentError) as raised:
-        parse_pause("until 2026-12-24", now, BERLIN)
-    resume = parse_pause("bis 24.12", now, BERLIN)
-    # Then the 24th is today there: the dated pause is in the past, the yearless one means next year
+        parse_pause("until 2026-12-23", now, BERLIN)
+    dated = parse_pause("until 2026-12-24", now, BERLIN)
+    yearless = parse_pause("bis 24.12", now, BERLIN)
+    # Then the 23rd has passed there, and the 24th is today: both pause through it
     assert raised.value.key == "pause.past"
-    assert resume == midnight(date(2027, 12, 24), BERLIN)
-    # ... while in New York it is still the 23rd, so the 24th is tomorrow
-    assert parse_pause("until 2026-12-24", now, NEW_YORK) == midnight(date(2026, 12, 24), NEW_YORK)
+    assert dated.resume_at == yearless.resume_at == after(date(2026, 12, 24), BERLIN)
+    # ... while in New York it is still the 23rd, which a pause until then runs through
+    assert parse_pause("until 2026-12-23", now, NEW_YORK).resume_at == after(date(2026, 12, 23), NEW_YORK)
 
 
 @given(
     zone_name=st.sampled_from(AWKWARD_ZONES + sorted(available_timezones())),
-    days_ahead=st.integers(min_value=1, max_value=365),
+    days_ahead=st.integers(min_value=0, max_value=364),
     now=st.datetimes(
         min_value=datetime(2020, 1, 1), max_value=datetime(2035, 12, 31), timezones=st.just(UTC)
     ),
 )
-def test_pause_until_a_date_ends_at_the_first_moment_of_that_local_day(
+def test_pause_until_a_date_ends_at_the_first_moment_of_the_next_local_day(
     zone_name: str, days_ahead: int, now: datetime
 ) -> None:
-    # Given any zone and a date up to 365 days ahead of the subscriber's local today
+    # Given any zone and a date from the subscriber's local today up to 364 days ahead
     zone = ZoneInfo(zone_name)
     target = now.astimezone(zone).date() + timedelta(days=days_ahead)
     # When a pause until that date is parsed
-    resume = parse_pause(f"until {target.isoformat()}", now, zone)
-    # Then it ends at the first moment of that day there, even when a DST gap swallows midnight
-    assert resume.astimezone(zone).date() == target
-    assert (resume - timedelta(microseconds=1)).astimezone(zone).date() < target
+    end = parse_pause(f"until {target.isoformat()}", now, zone)
+    # Then it runs through that day there and ends at the first moment of the next one, even when a
+    # DST gap swallows that midnight
+    assert end.through == target
+    assert end.resume_at.astimezone(zone).date() == target + timedelta(days=1)
+    assert (end.resume_at - timedelta(microseconds=1)).astimezone(zone).date() == target
 
 
 # ------------------------------------------------------------------- pause: errors
@@ -252,14 +291,17 @@ def test_pause_until_a_date_ends_at_the_first_moment_of_that_local_day(
     [
         ("PAUSE until 2026-01-01", "pause.past"),
         ("PAUSE bis 01.01.2026", "pause.past"),
-        ("PAUSE until 2026-06-15", "pause.past"),  # today
-        ("PAUSE bis 15.06.2026", "pause.past"),  # today
+        ("PAUSE until 2026-06-14", "pause.past"),  # yesterday
+        ("PAUSE bis 14.06.2026", "pause.past"),  # yesterday
+        ("PAUSE until 2027-06-16", "pause.too_long"),  # ends 366 days and 12 hours from now
         ("PAUSE 367d", "pause.too_long"),
         ("PAUSE 53 Wochen", "pause.too_long"),
         ("PAUSE 13 months", "pause.too_long"),
         ("PAUSE 999 days", "pause.too_long"),
         ("PAUSE until 2027-12-24", "pause.too_long"),
         ("PAUSE bis 24.12.2027", "pause.too_long"),
+        ("PAUSE until 9999-12-31", "pause.too_long"),  # the last date there is: no day after it
+        ("PAUSE bis 31.12.9999", "pause.too_long"),
         ("PAUSE 0d", "pause.invalid"),
         ("PAUSE 0 Wochen", "pause.invalid"),
         ("PAUSE 0 months", "pause.invalid"),
@@ -296,23 +338,36 @@ def test_pause_longer_than_366_days_is_refused(days: int) -> None:
     assert raised.value.key == "pause.too_long"
 
 
-@pytest.mark.parametrize("message", ["PAUSE bis zum 24.12.", "PAUSE bis am 24.12.2026"])
+@pytest.mark.parametrize(
+    "message", ["PAUSE bis zum 24.12.", "PAUSE bis am 24.12.2026", "pausieren bis zum 24.12.2026"]
+)
 def test_pause_bis_zum_a_date(message: str) -> None:
     # Given the natural German "bis zum <date>"
     argument = pause_argument(message)
     # When it is parsed
-    resume = parse_pause(argument, NOW, BERLIN)
-    # Then it ends at the start of 24 December
-    assert resume == midnight(date(2026, 12, 24), BERLIN)
+    end = parse_pause(argument, NOW, BERLIN)
+    # Then it runs through 24 December and ends when the 25th starts in Berlin
+    assert end.through == date(2026, 12, 24)
+    assert end.resume_at == midnight(date(2026, 12, 25), BERLIN)
+
+
+def test_pause_through_the_same_day_next_year_is_within_the_longest_pause() -> None:
+    # Given a pause through 15 June 2027, a year from today (ending 365 days and 12 hours from now)
+    argument = pause_argument("PAUSE until 2027-06-15")
+    # When it is parsed
+    end = parse_pause(argument, NOW, BERLIN)
+    # Then it is accepted and ends when 16 June 2027 starts
+    assert end.resume_at == midnight(date(2027, 6, 16), BERLIN)
 
 
 def test_pause_until_29_february_in_a_year_before_a_leap_year() -> None:
     # Given a subscriber in autumn 2027, when the next 29 February (2028) is less than 366 days away
     now = datetime(2027, 9, 1, 10, 0, tzinfo=UTC)
     # When they pause until 29.02.
-    resume = parse_pause("bis 29.02", now, BERLIN)
-    # Then it ends on 29 February 2028
-    assert resume == midnight(date(2028, 2, 29), BERLIN)
+    end = parse_pause("bis 29.02", now, BERLIN)
+    # Then it runs through 29 February 2028
+    assert end.through == date(2028, 2, 29)
+    assert end.resume_at == midnight(date(2028, 3, 1), BERLIN)
 
 
 # ------------------------------------------------------------------- clock times
@@ -489,7 +544,7 @@ def test_pause_parser_raises_only_argument_errors_on_date_like_text(text: str) -
     # Given text shaped like a date or a duration, with any digits
     # When it is parsed as a pause
     try:
-        resume = parse_pause(text, NOW, BERLIN)
+        resume = parse_pause(text, NOW, BERLIN).resume_at
     except ArgumentError as error:
         # Then it is either refused with a pause message ...
         assert error.key in {"pause.invalid", "pause.past", "pause.too_long"}

@@ -139,6 +139,50 @@ def test_status_shows_state_topics_and_language():
     assert "active since 2026-11-23" in status and "all topics" in status and "English" in status
 
 
+def test_status_of_an_active_subscriber_offers_stop():
+    # Given an active subscriber
+    subscriber, consent = subscribe()
+    # When they ask for their status
+    [status] = step("STATUS", subscriber, consent, message_id="3").replies
+    # Then it ends with the way out
+    assert status.endswith("Send HELP for all commands, STOP to unsubscribe.")
+
+
+@pytest.mark.parametrize(
+    ("language", "closing"),
+    [
+        ("en", "Send START to subscribe again, HELP for all commands."),
+        ("de", "Sende START zum erneuten Abonnieren, HILFE für alle Befehle."),
+    ],
+)
+def test_status_after_stop_offers_start_instead_of_stop(language, closing):
+    # Given someone who subscribed and then stopped
+    started = step("/start", language=language)
+    confirmed = step("YES", started.subscriber, started.consent, message_id="2", language=language)
+    stopped = step("STOP", confirmed.subscriber, confirmed.consent, message_id="3", language=language)
+    # When they ask for their status
+    [status] = step("STATUS", stopped.subscriber, stopped.consent, message_id="4", language=language).replies
+    # Then it says they left and offers the way back, not STOP again
+    assert status.endswith(closing)
+    assert "STOP" not in status
+
+
+@pytest.mark.parametrize(
+    ("language", "closing"),
+    [
+        ("en", "Reply YES to confirm your subscription. Send HELP for all commands."),
+        ("de", "Antworte mit JA, um dein Abo zu bestätigen. Sende HILFE für alle Befehle."),
+    ],
+)
+def test_status_while_pending_offers_yes(language, closing):
+    # Given someone who sent START but has not confirmed
+    started = step("/start", language=language)
+    # When they ask for their status
+    [status] = step("STATUS", started.subscriber, started.consent, message_id="2", language=language).replies
+    # Then it tells them how to confirm
+    assert status.endswith(closing)
+
+
 def test_a_deep_link_topic_is_taken_and_recorded_as_the_source():
     outcome = step("/start t-sport_r-abc123")
     assert outcome.subscriber.topics == ("sport",)
@@ -171,13 +215,16 @@ def test_pause_takes_them_out_of_broadcasts_until_a_local_date():
     # When they pause until Christmas Eve
     outcome = step("PAUSE bis 24.12.", subscriber, consent, message_id="5")
 
-    # Then they are paused until local midnight there, told so in German, and receive nothing meanwhile
+    # Then they are paused through the 24th, until local midnight starting the 25th there, told so in
+    # German, and receive nothing meanwhile
     paused = outcome.subscriber
     assert paused.state is SubscriberState.PAUSED and not paused.receives_broadcasts
-    assert paused.paused_until == datetime(2026, 12, 23, 23, tzinfo=UTC)
-    assert "24.12.2026, 00:00 Uhr" in outcome.replies[0]
+    assert paused.paused_until == datetime(2026, 12, 24, 23, tzinfo=UTC)
+    assert outcome.replies[0].startswith(
+        "Pausiert bis einschließlich 24.12.2026. Ab 25.12.2026, 00:00 Uhr kommen wieder Nachrichten."
+    )
     [status] = step("STATUS", paused, consent, message_id="6").replies
-    assert "pausiert bis 24.12.2026, 00:00 Uhr" in status and "Zeitzone: Europe/Vienna" in status
+    assert "pausiert bis einschließlich 24.12.2026" in status and "Zeitzone: Europe/Vienna" in status
 
 
 def test_resume_ends_a_pause_at_once_and_only_a_pause():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -57,27 +58,49 @@ def _local_date(text: str, today: date) -> date:
             day, month, year = int(dotted.group(1)), int(dotted.group(2)), dotted.group(3)
             if year:
                 return date(int(year) + (2000 if len(year) == 2 else 0), month, day)
-            # The next such date after today (29.02 may be years away: too long a pause then).
+            # The next such date from today on (today counts: the pause runs through it; 29.02
+            # may be years away: too long a pause then).
             for year in range(today.year, today.year + 5):
                 try:
                     candidate = date(year, month, day)
                 except ValueError:
                     continue
-                if candidate > today:
+                if candidate >= today:
                     return candidate
     except ValueError:
         pass
     raise ArgumentError("pause.invalid")
 
 
-def parse_pause(argument: str, now: datetime, zone: ZoneInfo) -> datetime:
+def first_moment(day: date, zone: ZoneInfo) -> datetime:
+    """The first moment of ``day`` in ``zone``: local midnight, or the end of a DST gap that skips it."""
+    # A midnight a DST gap skips reads with the offset before the gap, which is the gap's end in UTC.
+    return datetime.combine(day, time(0), zone).astimezone(UTC).astimezone(zone)
+
+
+@dataclass(frozen=True)
+class PauseEnd:
+    """When a pause ends.
+
+    ``resume_at`` is the first moment messages arrive again. ``through`` is the last local day of a
+    pause until a named day (``PAUSE until 24.12.`` pauses through the 24th); None for a duration.
+    """
+
+    resume_at: datetime
+    through: date | None = None
+
+
+def parse_pause(argument: str, now: datetime, zone: ZoneInfo) -> PauseEnd:
     """When a pause ends: none given (7 days), ``3d``, ``2 wochen``, ``1 month``, ``until 2026-12-24``.
 
-    A pause until a date ends at the start of that day in the subscriber's timezone.
+    A duration ends that long after ``now`` (months: the same local time of day). A pause until a
+    named day includes that day: it ends when the next day starts in the subscriber's timezone.
+    Today may be named (the rest of today); a date without a year is its next occurrence from today.
     """
     text = " ".join(argument.split())
     now = now.astimezone(UTC)  # elapsed-time arithmetic, whatever zone ``now`` came in
     local_now = now.astimezone(zone)
+    through: date | None = None
     if not text:
         resume = now + DEFAULT_PAUSE
     elif duration := _DURATION.match(text):
@@ -90,13 +113,16 @@ def parse_pause(argument: str, now: datetime, zone: ZoneInfo) -> datetime:
             resume = now + timedelta(**{unit: count})
     else:
         until = _UNTIL.match(text)
-        target = _local_date(until.group(1) if until else text, local_now.date())
-        if target <= local_now.date():
+        through = _local_date(until.group(1) if until else text, local_now.date())
+        if through < local_now.date():
             raise ArgumentError("pause.past")
-        resume = datetime.combine(target, time(0), zone)
+        if through > local_now.date() + MAX_PAUSE:
+            raise ArgumentError("pause.too_long")  # already; and 31.12.9999 has no next day to end on
+        # People mean the named day inclusive; the next local day's 00:00 keeps DST right.
+        resume = first_moment(through + timedelta(days=1), zone)
     if resume - now > MAX_PAUSE:
         raise ArgumentError("pause.too_long")
-    return resume
+    return PauseEnd(resume, through)
 
 
 # ------------------------------------------------------------- clock times

@@ -7,7 +7,7 @@ receiving messages, it parses to STOP.
 
 How a message becomes STOP:
 
-1. A stop keyword (``SYNONYMS[Intent.STOP]``) as the first word always wins.
+1. A stop keyword (``SYNONYMS[Intent.STOP]``) as the first word always wins (``-stop`` too).
 2. Otherwise the whole message is searched for an opt-out: a word of
    ``OPT_OUT_WORDS`` (``abmelden``, ``unsubscribe``, ...), an ``OPT_OUT_PHRASES``
    sequence (``keine Nachrichten mehr``, ``I don't want these messages anymore``),
@@ -33,6 +33,11 @@ How a message becomes STOP:
    ``abmelden`` or ``keine Nachrichten mehr`` in a data command's message counts.
 4. ``/start <payload>`` with a valid deep-link payload is a subscription, whatever
    the publisher-made code spells.
+5. A message made only of signed terms (``+sport``, ``+sport -tech``) is parsed like any
+   other message, and carries its ``signed_terms`` unless it is STOP: the conversation, which
+   knows the topics, reads it as ``TOPICS <terms>`` when every term names one
+   (``settings.topics_shorthand``). Terms that name no topic keep the answer rules 1-4 give,
+   so ``-stop`` still stops.
 
 Everything is matched on words and sets, never regular expressions: the work is
 linear in the (bounded) message length.
@@ -107,6 +112,7 @@ _PHRASES_BY_FIRST_WORD: dict[str, list[tuple[frozenset[str], ...]]] = {
     for first in frozenset().union(*(phrase[0] for phrase in OPT_OUT_PHRASES))
 }
 _STOP_KEYWORDS = frozenset(SYNONYMS[Intent.STOP])
+_SIGNED = frozenset({Syntax.SIGNED})
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,8 @@ class Command:
     intent: Intent
     argument: str = ""  # normalised rest after the keyword (original text for FEEDBACK)
     payload: str | None = None  # a valid /start deep-link payload, else None
-    keyword: str = ""  # the keyword or opt-out phrase that matched, normalised
+    keyword: str = ""  # the keyword or opt-out phrase that matched, normalised ("" when none did)
+    signed_terms: tuple[str, ...] = ()  # every word of a message of signed terms only, normalised
 
 
 def fold(text: str) -> str:
@@ -148,13 +155,16 @@ def parse_command(text: str) -> Command:
     A stop keyword as the first word always wins. Otherwise an opt-out anywhere ("please stop
     sending me messages", "bitte keine Nachrichten mehr", "Ruhe! Abmelden!") is STOP too; in a
     data command the tokens written in its argument's syntax (``FILTER +stop``, ``ALERT status =
-    stop``) are hidden first. See the module docstring for the full rule.
+    stop``) are hidden first. A message of signed terms alone (``+sport -tech``) carries its
+    ``signed_terms`` unless it is STOP: whether they name topics is decided where the topics are
+    known. See the module docstring for the full rule.
     """
     text = text[:MAX_INPUT_CHARS]
     marks = "".join(unicodedata.normalize("NFKC", text).split())
     if marks and "?" in marks and set(marks) <= _HELP_MARKS:
         return Command(Intent.HELP, keyword="?")
     normalised = normalise(text)
+    terms = _signed_terms(text)
     words = normalised.split(" ") if normalised else []
     intent, keyword, used = _leading_keyword(words)
     argument = " ".join(words[used:])
@@ -167,12 +177,12 @@ def parse_command(text: str) -> Command:
         if phrase is not None:
             return Command(Intent.STOP, normalised, keyword=phrase)
     if intent is None:
-        return Command(Intent.UNKNOWN, normalised)
+        return Command(Intent.UNKNOWN, normalised, signed_terms=terms)
     if intent is Intent.FEEDBACK:
         argument = _original_rest(text)
     elif intent is Intent.DELETE and words[used:] and _bare(words[used]) in DELETE_CONFIRMATIONS:
         argument = " ".join(["confirm", *words[used + 1 :]])
-    return Command(intent, argument, payload, keyword)
+    return Command(intent, argument, payload, keyword, signed_terms=terms)
 
 
 def _visible(ch: str) -> str:
@@ -247,6 +257,22 @@ def _is_syntax(core: str, syntax: frozenset[Syntax]) -> bool:
         if slash and location and area in ZONE_AREAS:
             return True
     return Syntax.COMPARISON in syntax and not _COMPARISON_CHARS.isdisjoint(core)
+
+
+def _signed_terms(text: str) -> tuple[str, ...]:
+    """The words of a message made only of signed terms (``+Sport, -tech.`` -> ``+sport -tech``), else ``()``.
+
+    Read from the text as typed: ``normalise`` strips the sign of the first word with the junk around it.
+    """
+    terms: list[str] = []
+    for token in "".join(_visible(ch) for ch in fold(text)).replace(",", " ").split():
+        core = token.rstrip(_CLAUSE_BREAK_CHARS)
+        if not core:
+            continue  # punctuation typed apart: "+sport ; -tech"
+        if not _is_syntax(core, _SIGNED):
+            return ()
+        terms.append(core)
+    return tuple(terms)
 
 
 def _hide_argument_syntax(tokens: list[str], syntax: frozenset[Syntax]) -> list[str]:

@@ -18,11 +18,10 @@ from enum import StrEnum
 from typing import Any
 
 from subcast.domain.commands import Command, Intent
-from subcast.domain.delivery_settings import alerts_text, cap_text, digest_text, filters_text, quiet_text
 from subcast.domain.messages import Language, language_from_client, render
 from subcast.domain.privacy import PRIVACY_INTENTS, privacy_request
 from subcast.domain.referrals import Referrals, referral_in
-from subcast.domain.settings import SETTINGS_INTENTS, change_setting, local_moment, topics_text
+from subcast.domain.settings import SETTINGS_INTENTS, change_setting, status_text, topics_shorthand
 from subcast.domain.subscriber import (
     Channel,
     ChannelAddress,
@@ -105,6 +104,8 @@ def decide(
     def say(key: str, **params: object) -> str:
         return render(key, language, brand=brand.name, description=brand.description, **params)
 
+    # "+sport -tech" alone is TOPICS when the terms name topics; only here are the topics known.
+    command = topics_shorthand(command, subscriber.topics if subscriber else None, known_topics or {})
     intent = command.intent
     state = subscriber.state if subscriber else None
 
@@ -177,7 +178,7 @@ def decide(
             return Outcome(replies=(say("status.not_subscribed"),))
         return Outcome(
             subscriber=reached_again,
-            replies=(status_text(subscriber, brand, known_topics or {}, referrals),),
+            replies=(status_text(subscriber, brand.name, known_topics or {}, referrals),),
         )
 
     if intent in SETTINGS_INTENTS:
@@ -237,35 +238,6 @@ def decide(
     if intent is Intent.UPGRADE:
         return Outcome(subscriber=reached_again, replies=(say("upgrade.no_plan"),))
     return Outcome(subscriber=reached_again, replies=(say("command.not_yet"),))
-
-
-def status_text(
-    subscriber: Subscriber, brand: Brand, known_topics: dict[str, str], referrals: Referrals | None = None
-) -> str:
-    """Every setting of a subscriber in one readable message."""
-    language = subscriber.language
-    since = subscriber.state_since.astimezone(subscriber.zone).date().isoformat()
-    if subscriber.state is SubscriberState.PAUSED and subscriber.paused_until is not None:
-        state = render(
-            "status.paused_until", language, until=local_moment(subscriber, subscriber.paused_until)
-        )
-    else:
-        state = render(f"state.{subscriber.state.value}", language, since=since)
-    return render(
-        "status.body",
-        language,
-        brand=brand.name,
-        state=state,
-        topics=topics_text(subscriber, known_topics),
-        digest=digest_text(subscriber.digest, language),
-        quiet=quiet_text(subscriber),
-        cap=cap_text(subscriber),
-        filters=filters_text(subscriber.filters, language),
-        alerts=alerts_text(subscriber.alerts, language).replace("\n", "; "),
-        referrals=referrals.joined if referrals else 0,
-        language=render("language.name", language),
-        timezone=subscriber.zone.key,
-    )
 
 
 def _reachability(inbound: Inbound, subscriber: Subscriber | None) -> Outcome:

@@ -25,6 +25,8 @@ from subcast.services.referrals import ReferralProgramme
 
 logger = Logger(child=True)
 MAX_ATTEMPTS = 5
+#: Topics are read only for the commands that show, change or start with them.
+_TOPIC_INTENTS = frozenset({Intent.TOPICS, Intent.STATUS, Intent.ALERT, Intent.SUBSCRIBE})
 
 
 class RepliesPending(Exception):
@@ -53,8 +55,8 @@ def handle_inbound(
     only sends replies that a crash left unsent.
     """
     command = parse_command(inbound.text) if inbound.kind is InboundKind.MESSAGE else Command(Intent.UNKNOWN)
-    # Topics are read only for the commands that show, change or start with them.
-    needs_topics = command.intent in (Intent.TOPICS, Intent.STATUS, Intent.ALERT, Intent.SUBSCRIBE)
+    # Signed terms alone ("+sport") are a TOPICS change only if they name topics: read those too.
+    needs_topics = command.intent in _TOPIC_INTENTS or bool(command.signed_terms)
     all_topics = topics() if needs_topics else []
     for _attempt in range(MAX_ATTEMPTS):
         subscriber, consent = store.find_by_address(inbound.channel, inbound.address)
