@@ -105,24 +105,24 @@ def test_a_broadcast_that_is_sending_can_no_longer_be_edited(stack, editor):
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "status", "code"),
     [
-        {},
-        {"text": ""},
-        {"text": None},
-        {"topics": ["nope"]},
-        {"send_at": "2000-01-01T00:00:00+00:00"},
-        {"send_at": "tomorrow"},
-        {"link": "javascript:alert(1)"},
-        {"image_url": "ftp://example.org/x.png"},
-        {"attributes": {"kwh": True}},
-        {"status": "sent"},
+        ({}, 400, "invalid_request"),
+        ({"text": ""}, 400, "invalid_request"),
+        ({"text": None}, 400, "invalid_request"),
+        ({"topics": ["nope"]}, 422, "unknown_topic"),
+        ({"send_at": "2000-01-01T00:00:00+00:00"}, 422, "send_at_in_past"),
+        ({"send_at": "tomorrow"}, 400, "invalid_request"),
+        ({"link": "javascript:alert(1)"}, 400, "invalid_request"),
+        ({"image_url": "ftp://example.org/x.png"}, 400, "invalid_request"),
+        ({"attributes": {"kwh": True}}, 400, "invalid_request"),
+        ({"status": "sent"}, 400, "invalid_request"),
     ],
 )
-def test_an_invalid_edit_is_400_and_changes_nothing(stack, editor, body):
+def test_an_invalid_edit_is_refused_and_changes_nothing(stack, editor, body, status, code):
     created = create_broadcast(editor, send_at=in_an_hour())
     with changes_nothing(stack):
-        assert_error(call("PATCH", f"/v1/broadcasts/{created['id']}", body, editor), 400, "invalid_request")
+        assert_error(call("PATCH", f"/v1/broadcasts/{created['id']}", body, editor), status, code)
 
 
 def test_editing_or_scheduling_an_unknown_broadcast_is_404(stack, editor):
@@ -170,9 +170,18 @@ def test_broadcasts_are_listed_newest_first_filtered_and_paged(stack, editor):
     assert on_sport == []
 
 
-@pytest.mark.parametrize("query", ["status=done", "limit=0", "limit=101", "cursor=abc", "cursor=e30="])
-def test_a_bad_listing_query_is_400(stack, editor, query):
-    assert_error(call("GET", "/v1/broadcasts", key=editor, query=query), 400, "invalid_request")
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ("status=done", 400, "invalid_request"),
+        ("limit=0", 400, "invalid_request"),
+        ("limit=101", 400, "invalid_request"),
+        ("cursor=abc", 422, "invalid_cursor"),
+        ("cursor=e30=", 422, "invalid_cursor"),
+    ],
+)
+def test_a_bad_listing_query_is_refused(stack, editor, query, status, code):
+    assert_error(call("GET", "/v1/broadcasts", key=editor, query=query), status, code)
 
 
 def test_a_draft_can_be_cancelled(stack, editor):
@@ -204,18 +213,19 @@ def test_markdown_and_link_arrive_formatted_as_telegram_parses_them(stack, edito
 
 
 @pytest.mark.parametrize(
-    "fields",
+    ("fields", "code"),
     [
-        {"text": "x" * 4090, "link": "https://example.org/a-long-link"},
-        {"text": "see [this](javascript:alert(1))"},
+        ({"text": "x" * 4090, "link": "https://example.org/a-long-link"}, "does_not_fit_one_message"),
+        ({"text": "see [this](javascript:alert(1))"}, "invalid_link"),
     ],
 )
-def test_a_broadcast_that_cannot_be_one_telegram_message_is_400(stack, editor, fields):
+def test_a_broadcast_that_cannot_be_one_telegram_message_is_422(stack, editor, fields, code):
+    # (each field matches the schema; only together, or read as Markdown, do they fail)
     with changes_nothing(stack):
-        assert_error(call("POST", "/v1/broadcasts", fields, editor), 400, "invalid_request")
+        assert_error(call("POST", "/v1/broadcasts", fields, editor), 422, code)
 
 
-def test_an_edit_that_makes_it_too_long_is_400(stack, editor):
+def test_an_edit_that_makes_it_too_long_is_422(stack, editor):
     created = create_broadcast(editor, text="x" * 4000, send_at=in_an_hour())
     with changes_nothing(stack):
         message = assert_error(
@@ -225,7 +235,7 @@ def test_an_edit_that_makes_it_too_long_is_400(stack, editor):
                 {"link": "https://example.org/" + "y" * 200},
                 editor,
             ),
-            400,
-            "invalid_request",
+            422,
+            "does_not_fit_one_message",
         )
     assert "one Telegram message" in message

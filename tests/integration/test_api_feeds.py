@@ -28,15 +28,14 @@ def test_a_registered_feed_is_polled_by_the_schedule_and_its_entries_become_broa
     create_topic(editor, "sport")
     site.rss("/sport.xml", [item(1), item(2)])
 
-    # When the feed is registered (in draft mode) and the schedule ticks twice
-    status, feed, _ = call(
-        "POST", "/v1/feeds", {"url": site.url("/sport.xml"), "topics": ["sport"], "mode": "draft"}, editor
-    )
+    # When the feed is registered (in draft mode, with both entries it holds) and the schedule ticks twice
+    body = {"url": site.url("/sport.xml"), "topics": ["sport"], "mode": "draft", "backfill": 2}
+    status, feed, _ = call("POST", "/v1/feeds", body, editor)
     first = invoke("FeedsFunction", {"source": "aws.events"})
     second = invoke("FeedsFunction", {"source": "aws.events"})
 
     # Then both entries are drafts on the topic, once, and the feed shows when it was read
-    assert status == 201 and feed["status"] == "active"
+    assert status == 201 and (feed["status"], feed["backfill"]) == ("active", 2)
     assert first["posted"] == 2 and second["polled"] == 0
     drafts = call("GET", "/v1/broadcasts", key=editor, query="status=draft")[1]["broadcasts"]
     assert len(drafts) == 2 and all(item["topics"] == ["sport"] for item in drafts)
@@ -61,20 +60,51 @@ def test_a_broken_feed_shows_its_error_and_can_be_resumed_or_deleted(stack, site
     assert_error(call("GET", f"/v1/feeds/{feed['id']}", key=editor), 404, "not_found")
 
 
+def test_an_automatic_feed_starts_with_what_is_published_after_it_is_registered(stack, site):
+    # Given a topic and a feed that already holds three entries
+    editor = new_key("topics", "broadcasts")
+    create_topic(editor, "sport")
+    site.rss("/sport.xml", [item(1), item(2), item(3)])
+
+    # When it is registered in automatic mode without a backfill and the schedule ticks
+    body = {"url": site.url("/sport.xml"), "topics": ["sport"], "mode": "automatic"}
+    status, feed, _ = call("POST", "/v1/feeds", body, editor)
+    first = invoke("FeedsFunction", {"source": "aws.events"})
+
+    # Then nothing goes to subscribers: those entries were published before
+    assert status == 201 and feed["backfill"] == 0
+    assert first["posted"] == 0 and call("GET", "/v1/broadcasts", key=editor)[1]["broadcasts"] == []
+
+
 @pytest.mark.parametrize(
-    "body",
+    ("body", "status", "code"),
     [
-        {"url": "ftp://example.org/feed", "topics": [], "mode": "draft"},
-        {"url": "https://example.org/feed", "topics": ["unknown"], "mode": "draft"},
-        {"url": "https://example.org/feed", "topics": [], "mode": "sometimes"},
-        {"url": "https://example.org/feed", "topics": [], "mode": "draft", "poll_minutes": 1},
-        {"topics": [], "mode": "draft"},
+        ({"url": "ftp://example.org/feed", "topics": [], "mode": "draft"}, 400, "invalid_request"),
+        ({"url": "", "topics": [], "mode": "draft"}, 400, "invalid_request"),
+        ({"url": "https://example.org/feed", "topics": ["unknown"], "mode": "draft"}, 422, "unknown_topic"),
+        ({"url": "https://example.org/feed", "topics": [], "mode": "sometimes"}, 400, "invalid_request"),
+        (
+            {"url": "https://example.org/feed", "topics": [], "mode": "draft", "poll_minutes": 1},
+            400,
+            "invalid_request",
+        ),
+        (
+            {"url": "https://example.org/feed", "topics": [], "mode": "draft", "backfill": 11},
+            400,
+            "invalid_request",
+        ),
+        (
+            {"url": "https://example.org/feed", "topics": [], "mode": "draft", "backfill": "3"},
+            400,
+            "invalid_request",
+        ),
+        ({"topics": [], "mode": "draft"}, 400, "invalid_request"),
     ],
 )
-def test_an_invalid_feed_is_400_and_registers_nothing(stack, body):
+def test_an_invalid_feed_is_refused_and_registers_nothing(stack, body, status, code):
     editor = new_key("broadcasts")
     with changes_nothing(stack):
-        assert_error(call("POST", "/v1/feeds", body, editor), 400, "invalid_request")
+        assert_error(call("POST", "/v1/feeds", body, editor), status, code)
 
 
 def test_the_same_url_with_other_settings_is_409(stack):

@@ -78,35 +78,47 @@ def test_a_retried_import_with_the_same_idempotency_key_creates_nothing_new(stac
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "status", "code"),
     [
-        {"format": "pdf", "content": "x"},
-        {"format": "html", "content": ""},
-        {"format": "html"},
-        {"format": "html", "content": "<p>no headings, nothing to split</p>" * 0 + "   "},
-        {"format": "markdown", "content": "# A\n\ntext", "topics": ["unknown-topic"]},
-        {
-            "format": "markdown",
-            "content": "# A\n\ntext",
-            "schedule": {"start": "2000-01-01T00:00:00+00:00", "every_minutes": 5},
-        },
-        {
-            "format": "markdown",
-            "content": "# A\n\ntext",
-            "schedule": {"start": "2030-01-01T00:00:00", "every_minutes": 5},
-        },
-        {
-            "format": "markdown",
-            "content": "# A\n\ntext",
-            "schedule": {"start": "2030-01-01T00:00:00+00:00", "every_minutes": 0},
-        },
-        {"format": "markdown", "content": "# A\n\ntext", "max_snippets": 31},
-        {"format": "markdown", "content": "# A\n\ntext", "extra": True},
+        ({"format": "pdf", "content": "x"}, 400, "invalid_request"),
+        ({"format": "html", "content": ""}, 400, "invalid_request"),
+        ({"format": "html"}, 400, "invalid_request"),
+        ({"format": "html", "content": "   "}, 422, "no_stories"),
+        ({"format": "markdown", "content": "# A\n\ntext", "topics": ["unknown-topic"]}, 422, "unknown_topic"),
+        (
+            {
+                "format": "markdown",
+                "content": "# A\n\ntext",
+                "schedule": {"start": "2000-01-01T00:00:00+00:00", "every_minutes": 5},
+            },
+            422,
+            "send_at_in_past",
+        ),
+        (
+            {
+                "format": "markdown",
+                "content": "# A\n\ntext",
+                "schedule": {"start": "2030-01-01T00:00:00", "every_minutes": 5},
+            },
+            400,
+            "invalid_request",
+        ),
+        (
+            {
+                "format": "markdown",
+                "content": "# A\n\ntext",
+                "schedule": {"start": "2030-01-01T00:00:00+00:00", "every_minutes": 0},
+            },
+            400,
+            "invalid_request",
+        ),
+        ({"format": "markdown", "content": "# A\n\ntext", "max_snippets": 31}, 400, "invalid_request"),
+        ({"format": "markdown", "content": "# A\n\ntext", "extra": True}, 400, "invalid_request"),
     ],
 )
-def test_a_bad_import_is_400_and_creates_nothing(stack, editor, body):
+def test_a_bad_import_is_refused_and_creates_nothing(stack, editor, body, status, code):
     with changes_nothing(stack):
-        assert_error(call("POST", "/v1/newsletters", body, editor), 400, "invalid_request")
+        assert_error(call("POST", "/v1/newsletters", body, editor), status, code)
 
 
 def test_an_issue_over_one_mib_is_413(stack, editor):

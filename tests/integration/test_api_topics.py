@@ -65,8 +65,8 @@ def test_an_archived_topic_takes_no_broadcasts_and_is_listed_only_on_request(sta
     with changes_nothing(stack):
         message = assert_error(
             call("POST", "/v1/broadcasts", {"text": "x", "topics": ["politik"]}, editor),
-            400,
-            "invalid_request",
+            422,
+            "archived_topic",
         )
     assert "archived" in message
     assert_error(

@@ -20,7 +20,7 @@ from subcast.domain.broadcast import Broadcast, BroadcastRequest, BroadcastStatu
 from subcast.domain.feeds import MAX_FAILURES, Feed, FeedRequest
 from subcast.domain.topics import TopicRequest
 from subcast.services import dependencies
-from subcast.services.broadcasts import InvalidRequest, NotFound
+from subcast.services.broadcasts import NotFound, Unprocessable
 from subcast.services.feeds import (
     CreateBroadcast,
     FeedExists,
@@ -50,10 +50,16 @@ class World:
     create: CreateBroadcast
     fetcher: FeedFetcher
 
-    def register(self, path: str, mode: str = "automatic", topics: tuple[str, ...] = ("sport",)) -> Feed:
-        request = FeedRequest.model_validate(
-            {"url": self.site.url(path), "topics": list(topics), "mode": mode}
-        )
+    def register(
+        self,
+        path: str,
+        mode: str = "automatic",
+        topics: tuple[str, ...] = ("sport",),
+        backfill: int | None = 3,
+    ) -> Feed:
+        # Most tests want a first poll that posts something, so they ask for the newest three.
+        body = {"url": self.site.url(path), "topics": list(topics), "mode": mode}
+        request = FeedRequest.model_validate(body if backfill is None else {**body, "backfill": backfill})
         feed, created = register_feed(request, EDITOR, store=self.feeds, publishing=self.publishing)
         assert created
         return feed
@@ -128,21 +134,22 @@ def test_a_registered_feed_is_listed_active_and_due_at_once(world: World) -> Non
 
 def test_registering_the_same_feed_again_returns_it_and_other_settings_conflict(world: World) -> None:
     # Given a registered feed
-    feed = world.register("/feed")
+    feed = world.register("/feed", backfill=None)
     request = {"url": world.site.url("/feed"), "topics": ["sport"], "mode": "automatic"}
     # When the same request comes again (a retried POST), the feed comes back, not a second one
     again, created = register_feed(
         FeedRequest.model_validate(request), EDITOR, store=world.feeds, publishing=world.publishing
     )
     assert (again.feed_id, created) == (feed.feed_id, False)
-    # When the same URL comes with another mode, it is refused, naming the feed
-    with pytest.raises(FeedExists, match=feed.feed_id):
-        register_feed(
-            FeedRequest.model_validate(request | {"mode": "draft"}),
-            EDITOR,
-            store=world.feeds,
-            publishing=world.publishing,
-        )
+    # When the same URL comes with another mode or backfill, it is refused, naming the feed
+    for other in ({"mode": "draft"}, {"backfill": 2}):
+        with pytest.raises(FeedExists, match=feed.feed_id):
+            register_feed(
+                FeedRequest.model_validate(request | other),
+                EDITOR,
+                store=world.feeds,
+                publishing=world.publishing,
+            )
     assert len(list_feeds(world.feeds)) == 1
 
 
@@ -150,7 +157,7 @@ def test_unknown_and_archived_topics_are_refused_like_for_broadcasts(world: Worl
     archive_topic(world.publishing, "culture")
     for topics, message in ((["nope"], "unknown topics: nope"), (["culture"], "archived topics: culture")):
         request = FeedRequest.model_validate({"url": world.site.url("/f"), "topics": topics, "mode": "draft"})
-        with pytest.raises(InvalidRequest, match=message):
+        with pytest.raises(Unprocessable, match=message):
             register_feed(request, EDITOR, store=world.feeds, publishing=world.publishing)
     assert list_feeds(world.feeds) == []
 
@@ -173,10 +180,25 @@ def test_a_deleted_feed_is_gone_and_never_fetched_again(world: World) -> None:
 # ------------------------------------------------------------------ posting new entries
 
 
-def test_the_first_poll_posts_only_the_three_newest_entries_oldest_first(world: World) -> None:
-    # Given a feed with six entries
+def test_a_new_feed_starts_with_what_is_published_from_now_on(world: World) -> None:
+    # Given a feed with six entries, registered in automatic mode without a backfill
     world.site.rss("/feed", stories(1, 2, 3, 4, 5, 6))
-    feed = world.register("/feed")
+    feed = world.register("/feed", backfill=None)
+    # When the poller runs
+    [outcome] = world.poll()
+    # Then nothing is sent: the six were published before the feed was registered
+    assert outcome.result == "read" and not outcome.broadcasts and world.posted() == []
+    assert world.feed(feed.feed_id).items_posted == 0
+    # And an entry published after that goes out at the next poll
+    world.site.rss("/feed", stories(1, 2, 3, 4, 5, 6, 7))
+    [later] = world.poll(after_minutes=16)
+    assert len(later.broadcasts) == 1 and world.titles() == ["**Story 7**"]
+
+
+def test_a_backfill_of_three_posts_the_three_newest_entries_oldest_first(world: World) -> None:
+    # Given a feed with six entries, registered with a backfill of three
+    world.site.rss("/feed", stories(1, 2, 3, 4, 5, 6))
+    feed = world.register("/feed", backfill=3)
     # When the poller runs
     [outcome] = world.poll()
     # Then the three newest go out, oldest first, as scheduled broadcasts on the feed's topics

@@ -11,7 +11,7 @@ from infra.fakes.feeds import Item, atom_document, item, rss_document
 from subcast.adapters.feed_fetcher import Unreadable, parse_feed
 from subcast.domain.broadcast import BroadcastRequest, utf16_length
 from subcast.domain.feeds import (
-    FIRST_POLL_ENTRIES,
+    MAX_BACKFILL,
     MAX_FAILURES,
     MAX_POSTS_PER_POLL,
     MAX_SEEN,
@@ -281,15 +281,33 @@ def test_undated_entries_are_taken_newest_first_as_feeds_list_them() -> None:
     assert [entry.guid for entry in oldest_first(entries)] == ["a", "b", "c"]
 
 
-def test_the_first_poll_posts_only_the_newest_three_and_remembers_the_rest() -> None:
-    # Given a feed document with 8 entries, never read before
+def test_the_first_poll_posts_nothing_and_remembers_every_entry() -> None:
+    # Given a feed document with 8 entries, never read before, registered without a backfill
     entries = [dated(number) for number in range(8, 0, -1)]
     # When the entries to post are chosen on the first poll
     post, passed_over = entries_to_post(entries, (), first_poll=True)
+    # Then nothing goes out (they were published before the feed was registered), all are remembered
+    assert post == []
+    assert set(passed_over) == {entry_digest(dated(number)) for number in range(1, 9)}
+
+
+def test_the_first_poll_posts_the_newest_backfill_entries_oldest_first() -> None:
+    # Given a feed document with 8 entries and a backfill of 3
+    entries = [dated(number) for number in range(8, 0, -1)]
+    # When the entries to post are chosen on the first poll
+    post, passed_over = entries_to_post(entries, (), first_poll=True, backfill=3)
     # Then the newest three go out, oldest first, and the other five are remembered unposted
-    assert FIRST_POLL_ENTRIES == 3
     assert [entry.guid for entry in post] == ["urn:6", "urn:7", "urn:8"]
     assert set(passed_over) == {entry_digest(dated(number)) for number in range(1, 6)}
+
+
+def test_a_backfill_is_capped_like_any_poll() -> None:
+    # Given 30 entries and a backfill beyond the cap (the API refuses it; the rule holds anyway)
+    post, _ = entries_to_post(
+        [dated(n) for n in range(1, 31)], (), first_poll=True, backfill=MAX_BACKFILL + 5
+    )
+    # Then no more than the cap goes out
+    assert len(post) == MAX_BACKFILL
 
 
 def test_later_polls_post_only_what_was_not_seen() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -17,10 +16,20 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
-    WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
+from subcast.domain.constraints import (
+    NEVER_NULL,
+    REQUEST_CONFIG,
+    AttributeValue,
+    Matching,
+    NamedValues,
+    not_null,
+    unprocessable,
+)
+from subcast.domain.rendering.document import MAX_URL_LENGTH
 from subcast.domain.rendering.markdown import url_problem, validate
 from subcast.domain.rendering.telegram import render_telegram
 from subcast.domain.topics import TOPIC_SLUG, TopicSlug
@@ -32,6 +41,7 @@ SEND_AT_GRACE = timedelta(minutes=5)
 #: Recipients per delivery job: few, large SQS messages keep requests per delivery low.
 JOB_SIZE = 100
 TOPIC_PATTERN = TOPIC_SLUG.pattern
+MAX_TOPICS = 20
 
 
 def utf16_length(text: str) -> int:
@@ -40,45 +50,56 @@ def utf16_length(text: str) -> int:
 
 ATTRIBUTE_NAME = re.compile(r"^[a-z0-9_]{1,32}$")
 MAX_ATTRIBUTES = 20
-MAX_ATTRIBUTE_TEXT = 100
+#: What subscriber alerts compare against (``ALERT energie kwh > 300``): names as alerts write them.
+Attributes = Annotated[
+    dict[
+        Annotated[str, Matching(ATTRIBUTE_NAME, "an attribute name is 1-32 characters of a-z, 0-9 and '_'")],
+        AttributeValue,
+    ],
+    Field(max_length=MAX_ATTRIBUTES),
+    NamedValues,
+]
 
-
-def _attributes(values: dict[str, float | str]) -> dict[str, float | str]:
-    """What subscriber alerts compare against (``ALERT energie kwh > 300``): names as alerts write them."""
-    if len(values) > MAX_ATTRIBUTES:
-        raise ValueError(f"at most {MAX_ATTRIBUTES} attributes")
-    for name, value in values.items():
-        if not ATTRIBUTE_NAME.fullmatch(name):
-            raise ValueError(f"attribute name {name[:40]!r}: 1-32 characters of a-z, 0-9 and '_'")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"attribute {name}: a number must be finite")
-        if isinstance(value, str) and not 0 < len(value) <= MAX_ATTRIBUTE_TEXT:
-            raise ValueError(f"attribute {name}: a text value is 1-{MAX_ATTRIBUTE_TEXT} characters")
-    return values
-
-
-Attributes = Annotated[dict[str, float | str], AfterValidator(_attributes)]
+#: http(s)://, a host part, then anything without blanks or control characters. What the schema
+#: can say; the rest (a host that is no host, a port out of range) is checked by ``url_problem``.
+WEB_URL = re.compile(
+    r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00-\x1f\x7f-\x9f/?#]+(?:[/?#][^\s\x00-\x1f\x7f-\x9f]*)?$"
+)
 
 
 def _web_url(value: str) -> str:
     problem = url_problem(value)
     if problem:
-        raise ValueError(problem)
+        raise unprocessable("invalid_link", problem)
     return value
 
 
-WebUrl = Annotated[str, AfterValidator(_web_url)]
+WebUrl = Annotated[
+    str,
+    Field(max_length=MAX_URL_LENGTH),
+    Matching(WEB_URL, "must be a web address starting with http:// or https://, without blanks"),
+    AfterValidator(_web_url),
+]
 
 
 def _text(text: str) -> str:
-    if not text.strip():
-        raise ValueError("text must not be empty")
     if utf16_length(text) > MAX_TEXT_UTF16:
-        raise ValueError(f"text is longer than {MAX_TEXT_UTF16} characters (UTF-16 code units)")
+        raise unprocessable(
+            "text_too_long", f"the text is longer than {MAX_TEXT_UTF16} UTF-16 code units (an emoji counts 2)"
+        )
     problems = validate(text)
     if problems:
-        raise ValueError("; ".join(problems))
+        raise unprocessable("invalid_link", "; ".join(problems))
     return text
+
+
+#: A small Markdown subset: **bold**, *italic*, [links](https://...), line breaks.
+BroadcastText = Annotated[
+    str,
+    Field(min_length=1, max_length=MAX_TEXT_UTF16),
+    Matching(re.compile(r"\S"), "must contain more than blanks"),
+    AfterValidator(_text),
+]
 
 
 def one_message_problem(text: str, link: str | None, image_url: str | None) -> str | None:
@@ -92,37 +113,25 @@ def one_message_problem(text: str, link: str | None, image_url: str | None) -> s
     return None
 
 
-#: In the OpenAPI document: what the validator checks, as far as JSON Schema can say it.
-_TEXT_SCHEMA = {"type": "string", "minLength": 1, "maxLength": MAX_TEXT_UTF16, "pattern": "\\S"}
-BroadcastText = Annotated[str, AfterValidator(_text), WithJsonSchema(_TEXT_SCHEMA)]
-
-
 def _iso_only(value: object) -> object:
     if value is not None and not isinstance(value, str | datetime):
-        raise ValueError("send_at must be an ISO-8601 string with an offset, e.g. 2026-12-24T08:00:00+01:00")
-    return value
-
-
-def _no_booleans(value: object) -> object:
-    # JSON true would otherwise pass as the number 1.
-    if isinstance(value, dict) and any(isinstance(item, bool) for item in value.values()):
-        raise ValueError("attribute values are numbers or text, not true/false")
+        raise ValueError("must be an ISO-8601 date and time with an offset, e.g. 2026-12-24T08:00:00+01:00")
     return value
 
 
 SendAt = Annotated[AwareDatetime | None, BeforeValidator(_iso_only)]
-AttributeValues = Annotated[Attributes, BeforeValidator(_no_booleans)]
+Topics = Annotated[list[TopicSlug], Field(max_length=MAX_TOPICS)]
 
 
 class BroadcastRequest(BaseModel):
     """What a publisher sends to schedule a broadcast (or to keep it as a draft)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
 
-    text: BroadcastText  # a small Markdown subset: **bold**, *italic*, [links](https://...), line breaks
-    topics: list[TopicSlug] = Field(default_factory=list, max_length=20)
+    text: BroadcastText
+    topics: Topics = Field(default_factory=list)
     send_at: SendAt = None
-    attributes: AttributeValues = Field(default_factory=dict)
+    attributes: Attributes = Field(default_factory=dict)
     link: WebUrl | None = None  # shown under the text
     image_url: WebUrl | None = None
     draft: StrictBool = False  # kept, not scheduled, until POST /v1/broadcasts/{id}/schedule
@@ -132,7 +141,7 @@ class BroadcastRequest(BaseModel):
     def _fits_one_message(self) -> BroadcastRequest:
         problem = one_message_problem(self.text, self.link, self.image_url)
         if problem:
-            raise ValueError(problem)
+            raise unprocessable("does_not_fit_one_message", problem)
         return self
 
 
@@ -140,28 +149,22 @@ class BroadcastUpdate(BaseModel):
     """What may change while a broadcast is a draft or scheduled; null removes link or image_url,
     a null send_at means now."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+    model_config = REQUEST_CONFIG | ConfigDict(json_schema_extra={"minProperties": 1})
 
     # Optional but never null (the schema says so; None here only means "not sent").
-    text: Annotated[BroadcastText | None, WithJsonSchema(_TEXT_SCHEMA)] = None
-    topics: Annotated[
-        list[TopicSlug] | None,
-        WithJsonSchema(
-            {"type": "array", "items": {"type": "string", "pattern": TOPIC_PATTERN}, "maxItems": 20}
-        ),
-    ] = Field(default=None, max_length=20)
+    text: BroadcastText | None = NEVER_NULL
+    topics: Topics | None = NEVER_NULL
     send_at: SendAt = None
-    attributes: Annotated[AttributeValues | None, WithJsonSchema({"type": "object"})] = None
+    attributes: Attributes | None = NEVER_NULL
     link: WebUrl | None = None
     image_url: WebUrl | None = None
+
+    _not_null = field_validator("text", "topics", "attributes", mode="before")(not_null)
 
     @model_validator(mode="after")
     def _something(self) -> BroadcastUpdate:
         if not self.model_fields_set:
             raise ValueError("send at least one of text, topics, send_at, attributes, link, image_url")
-        for name in ("text", "topics", "attributes"):
-            if name in self.model_fields_set and getattr(self, name) is None:
-                raise ValueError(f"{name} cannot be null")
         return self
 
 

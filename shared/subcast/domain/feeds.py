@@ -14,7 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from subcast.domain.broadcast import WebUrl
+from subcast.domain.broadcast import Topics, WebUrl
+from subcast.domain.constraints import REQUEST_CONFIG, WHOLE_NUMBER
 from subcast.domain.feed_entries import (
     FeedEntry,
     FeedPost,
@@ -25,10 +26,9 @@ from subcast.domain.feed_entries import (
     html_text,
     redact_url,
 )
-from subcast.domain.topics import TopicSlug
 
 __all__ = [
-    "FIRST_POLL_ENTRIES",
+    "MAX_BACKFILL",
     "MAX_FAILURES",
     "Feed",
     "FeedEntry",
@@ -55,10 +55,11 @@ FeedStatus = Literal["active", "paused"]
 MAX_FAILURES = 10
 #: Backoff never waits longer than this between two polls.
 MAX_BACKOFF = timedelta(hours=24)
-#: On a feed's first successful read only its newest entries go out: an old feed must not flood.
-FIRST_POLL_ENTRIES = 3
 #: At most this many new entries go out per poll (a feed that renumbers its guids is not a flood).
 MAX_POSTS_PER_POLL = 10
+#: A new feed starts with what is published from now on; a publisher may ask for up to this many
+#: of the entries it already holds (``backfill``).
+MAX_BACKFILL = MAX_POSTS_PER_POLL
 #: Entries of one document considered (newest first); feeds usually carry 10-100.
 MAX_ENTRIES = 200
 #: Entry digests remembered per feed: more than any document holds, so nothing goes out twice.
@@ -66,18 +67,21 @@ MAX_SEEN = 1000
 
 _NEVER = datetime.min.replace(tzinfo=UTC)
 
-PollMinutes = Annotated[int, Field(strict=True, ge=5, le=1440)]
+PollMinutes = Annotated[int, Field(strict=True, ge=5, le=1440), WHOLE_NUMBER]
+#: Entries the feed already holds to post at once, newest first; none unless asked for.
+Backfill = Annotated[int, Field(strict=True, ge=0, le=MAX_BACKFILL), WHOLE_NUMBER]
 
 
 class FeedRequest(BaseModel):
     """What a publisher sends to register a feed. ``topics: []`` means every active subscriber."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
 
     url: WebUrl  # the feed itself, or a web page that links to it (<link rel="alternate">)
-    topics: list[TopicSlug] = Field(max_length=20)
+    topics: Topics
     mode: FeedMode  # draft: entries become drafts to review; automatic: they go out at once
     poll_minutes: PollMinutes = 15
+    backfill: Backfill = 0
 
 
 class Feed(BaseModel):
@@ -102,6 +106,7 @@ class Feed(BaseModel):
     created_at: datetime
     created_by: str  # api key id
     items_posted: int = 0
+    backfill: int = 0  # entries already in the feed to post on its first successful read
 
 
 # ---------------------------------------------------------------------------- polling rules
@@ -170,20 +175,21 @@ def oldest_first(entries: Sequence[FeedEntry]) -> list[FeedEntry]:
 
 
 def entries_to_post(
-    entries: Sequence[FeedEntry], seen: Iterable[str], *, first_poll: bool
+    entries: Sequence[FeedEntry], seen: Iterable[str], *, first_poll: bool, backfill: int = 0
 ) -> tuple[list[FeedEntry], list[str]]:
     """(new entries to post, oldest first; digests to remember without posting them).
 
-    Only entries not seen before are new. On the first poll only the newest
-    ``FIRST_POLL_ENTRIES`` go out and the rest are remembered; later at most
-    ``MAX_POSTS_PER_POLL`` newest go out, older new ones are remembered unposted.
+    Only entries not seen before are new. On the first poll the feed's entries are what was
+    published before it was registered: only the newest ``backfill`` go out (none by default) and
+    the rest are remembered; later at most ``MAX_POSTS_PER_POLL`` newest go out, older new ones
+    are remembered unposted.
     """
     known = set(seen)
     unique: dict[str, FeedEntry] = {}
     for entry in oldest_first(entries)[-MAX_ENTRIES:]:
         unique.setdefault(entry_digest(entry), entry)
     new = [(digest, entry) for digest, entry in unique.items() if digest not in known]
-    keep = FIRST_POLL_ENTRIES if first_poll else MAX_POSTS_PER_POLL
+    keep = min(backfill, MAX_BACKFILL) if first_poll else MAX_POSTS_PER_POLL
     skipped, posted = new[: max(0, len(new) - keep)], new[max(0, len(new) - keep) :]
     return [entry for _, entry in posted], [digest for digest, _ in skipped]
 

@@ -6,49 +6,63 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    field_validator,
+    model_validator,
+)
 
+from subcast.domain.constraints import NEVER_NULL, REQUEST_CONFIG, Matching, not_null
 from subcast.domain.messages import Language
 
 TOPIC_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 
 
-def _slug(value: str) -> str:
-    if not TOPIC_SLUG.fullmatch(value):
-        raise ValueError(
-            "a topic slug is 1-32 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
-        )
-    return value
-
-
-TopicSlug = Annotated[str, AfterValidator(_slug)]
-#: Surrounding blanks are stripped, so a name needs one visible character (the schema says so too).
-TopicName = Annotated[str, Field(min_length=1, max_length=80, json_schema_extra={"pattern": "\\S"})]
+TopicSlug = Annotated[
+    str,
+    Matching(
+        TOPIC_SLUG,
+        "a topic slug is 1-32 characters of a-z, 0-9 and '-', starting and ending with a letter or digit",
+    ),
+]
+#: Surrounding blanks are stripped after the checks (so the checks are the schema's), and a name needs one
+#: visible character.
+TopicName = Annotated[
+    str,
+    Field(min_length=1, max_length=80),
+    Matching(re.compile(r"\S"), "must not be blank"),
+    AfterValidator(str.strip),
+]
+Description = Annotated[str, Field(max_length=500), AfterValidator(str.strip)]
 
 
 class TopicRequest(BaseModel):
     """What a publisher sends to create a topic."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = REQUEST_CONFIG
 
     slug: TopicSlug
     name: TopicName
     name_de: TopicName | None = None  # shown to German-speaking subscribers; else ``name``
-    description: str = Field(default="", max_length=500)
+    description: Description = ""
     default: StrictBool = False  # new subscribers start with the default topics (all topics when none is)
 
 
 class TopicUpdate(BaseModel):
     """What a publisher may change of a topic (its slug stays: subscribers' choices refer to it)."""
 
-    model_config = ConfigDict(
-        extra="forbid", str_strip_whitespace=True, json_schema_extra={"minProperties": 1}
-    )
+    model_config = REQUEST_CONFIG | ConfigDict(json_schema_extra={"minProperties": 1})
 
-    name: TopicName | None = None
+    name: TopicName | None = NEVER_NULL  # every topic has a name; name_de and description may go (null)
     name_de: TopicName | None = None
-    description: str | None = Field(default=None, max_length=500)
-    default: StrictBool | None = None
+    description: Description | None = None
+    default: StrictBool | None = NEVER_NULL
+
+    _not_null = field_validator("name", "default", mode="before")(not_null)
 
     @model_validator(mode="after")
     def _something(self) -> TopicUpdate:

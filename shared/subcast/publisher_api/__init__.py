@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from subcast.publisher_api.http import Routes
+from subcast.publisher_api.http import Routes, method_not_allowed
 
 
 def route_tables() -> list[Routes]:
@@ -29,6 +29,7 @@ def route_tables() -> list[Routes]:
 
 
 def register(app: Any) -> None:
-    """Add every /v1 blueprint to the Chalice app."""
+    """Add every /v1 blueprint to the Chalice app, and answer its 405s in the API's error shape."""
     for table in route_tables():
         app.register_blueprint(table.blueprint())
+    app.register_middleware(method_not_allowed, "http")

@@ -6,12 +6,13 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from chalice import Response  # type: ignore[attr-defined]
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel
 
 from subcast.adapters.broadcasts import NotEditable
 from subcast.adapters.publishing import ApiKey
 from subcast.config import settings
 from subcast.domain.broadcast import Broadcast, BroadcastRequest, BroadcastStatus, BroadcastUpdate, SendAt
+from subcast.domain.constraints import REQUEST_CONFIG
 from subcast.publisher_api.http import (
     CURSOR,
     LIMIT,
@@ -47,7 +48,7 @@ IDEMPOTENCY_KEY = Param(
 
 
 class ScheduleRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
 
     send_at: SendAt = None
 
@@ -121,7 +122,7 @@ def idempotency_key_of(routes: Routes) -> str | None:
     body=BroadcastRequest,
     response=BroadcastOut,
     status=201,
-    errors=(400, 409, 413, 415),
+    errors=(400, 409, 413, 415, 422),
     headers=(IDEMPOTENCY_KEY,),
 )
 def create_broadcast_view(key: ApiKey) -> Response:
@@ -150,7 +151,7 @@ def create_broadcast_view(key: ApiKey) -> Response:
     "GET",
     Scope.BROADCASTS,
     response=BroadcastList,
-    errors=(400,),
+    errors=(400, 422),
     query=(
         Param("status", {"type": "string", "enum": [status.value for status in BroadcastStatus]}),
         Param("topic", {"type": "string"}),
@@ -187,7 +188,7 @@ def list_broadcasts_view(key: ApiKey) -> Response:
     Scope.BROADCASTS,
     body=BroadcastUpdate,
     response=BroadcastOut,
-    errors=(400, 404, 409, 413, 415),
+    errors=(400, 404, 409, 413, 415, 422),
 )
 def edit_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
     """Change a draft or scheduled broadcast (409 once it is sending)."""
@@ -213,7 +214,7 @@ def edit_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
     Scope.BROADCASTS,
     body=ScheduleRequest,
     response=BroadcastOut,
-    errors=(400, 404, 409, 413, 415),
+    errors=(400, 404, 409, 413, 415, 422),
 )
 def schedule_broadcast_view(key: ApiKey, broadcast_id: str) -> Response:
     """Schedule a draft for send_at (an empty body or null: now)."""

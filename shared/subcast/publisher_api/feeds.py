@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from chalice import Response  # type: ignore[attr-defined]
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from subcast.adapters.feeds import FeedStore
 from subcast.adapters.publishing import ApiKey
@@ -35,6 +35,7 @@ class FeedOut(BaseModel):
     last_success_at: datetime | None
     next_poll_at: datetime
     items_posted: int
+    backfill: int = Field(description="entries it already held that its first read posted (0: none)")
     created_at: datetime
 
 
@@ -57,6 +58,7 @@ def feed_out(feed: Feed) -> FeedOut:
         last_success_at=feed.last_success_at,
         next_poll_at=feed.next_poll_at,
         items_posted=feed.items_posted,
+        backfill=feed.backfill,
         created_at=feed.created_at,
     )
 
@@ -72,7 +74,7 @@ def store() -> FeedStore:
     body=FeedRequest,
     response=FeedOut,
     status=201,
-    errors=(400, 409, 413, 415),
+    errors=(400, 409, 413, 415, 422),
 )
 def register_feed_view(key: ApiKey) -> Response:
     """Register a feed (a web page that links its feed works too); polled within a minute or so."""

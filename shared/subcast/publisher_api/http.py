@@ -1,5 +1,10 @@
 """What every /v1 route shares: authentication by scope, JSON bodies checked by pydantic models,
-errors in one shape (``{"error": {"code", "message"}}``) mapped from domain exceptions in one place."""
+errors in one shape (``{"error": {"code", "message", "fields"?}}``) mapped from domain exceptions in
+one place.
+
+A body the schema rejects answers 400 ``invalid_request``; a well-formed one that breaks a rule no
+schema can express (a moment in the past, an unknown topic) answers 422 with a code of
+``UNPROCESSABLE_CODES``. Either way ``fields`` names each field with one sentence."""
 
 from __future__ import annotations
 
@@ -16,8 +21,9 @@ from pydantic import BaseModel, ValidationError
 
 from subcast.adapters.broadcasts import IdempotencyConflict, NotCancellable
 from subcast.adapters.publishing import ApiKey, TopicExists
+from subcast.publisher_api.problems import FieldProblem, field_problems, unprocessable_code
 from subcast.services.api_keys import Forbidden, Scope, Unauthorized, authenticate
-from subcast.services.broadcasts import InvalidRequest, NotFound
+from subcast.services.broadcasts import NotFound, Unprocessable
 from subcast.services.dependencies import publishing_store
 
 MAX_BODY_BYTES = 64 * 1024
@@ -28,9 +34,11 @@ _current_request: ContextVar[Request] = ContextVar("current_request")
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, fields: list[FieldProblem] | None = None
+    ) -> None:
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.fields = status, code, message, fields
 
 
 class Conflict(Exception):
@@ -49,8 +57,17 @@ def json_response(
     )
 
 
-def error_response(status: int, code: str, message: str) -> Response:
-    return json_response(status, {"error": {"code": code, "message": message}})
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: list[FieldProblem] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    problem: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        problem["fields"] = [{"field": item.field, "message": item.message} for item in fields]
+    return json_response(status, {"error": problem}, headers)
 
 
 #: Domain exceptions -> HTTP, in one place.
@@ -58,7 +75,6 @@ ERRORS: dict[type[Exception], tuple[int, str]] = {
     Unauthorized: (401, "unauthorized"),
     Forbidden: (403, "forbidden"),
     NotFound: (404, "not_found"),
-    InvalidRequest: (400, "invalid_request"),
     TopicExists: (409, "topic_exists"),
     IdempotencyConflict: (409, "idempotency_key_reused"),
 }
@@ -66,7 +82,9 @@ ERRORS: dict[type[Exception], tuple[int, str]] = {
 
 def _error_for(error: Exception) -> Response:
     if isinstance(error, ApiError):
-        return error_response(error.status, error.code, error.message)
+        return error_response(error.status, error.code, error.message, error.fields)
+    if isinstance(error, Unprocessable):
+        return error_response(422, error.code, str(error))
     if isinstance(error, Conflict):
         return error_response(409, error.code, str(error))
     if isinstance(error, NotCancellable):
@@ -81,7 +99,7 @@ def _error_for(error: Exception) -> Response:
     return error_response(status, code, message)
 
 
-HANDLED: tuple[type[Exception], ...] = (ApiError, Conflict, NotCancellable, *ERRORS)
+HANDLED: tuple[type[Exception], ...] = (ApiError, Conflict, NotCancellable, Unprocessable, *ERRORS)
 
 
 @dataclass(frozen=True)
@@ -204,15 +222,26 @@ def _guarded(blueprint: Blueprint, spec: RouteSpec) -> View:
     return wrapper
 
 
+def method_not_allowed(event: Any, get_response: Callable[[Any], Response]) -> Response:
+    """Chalice middleware: its own 405 (a method the path lacks, reached through the path's ``any``
+    event) answered in the API's error shape, with the Allow header it computed."""
+    response = get_response(event)
+    if response.status_code != 405 or not isinstance(response.body, dict) or "error" in response.body:
+        return response
+    allowed = str(response.headers.get("Allow", ""))
+    message = f"{event.method} is not a method of {event.path}; it takes {allowed}"
+    return error_response(405, "method_not_allowed", message, headers={"Allow": allowed})
+
+
 def validated(model: type[Model], data: Any) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in issue['loc']) or 'body'}: {issue['msg']}"
-            for issue in error.errors()
-        )
-        raise ApiError(400, "invalid_request", problems) from None
+        errors = error.errors()
+        problems = field_problems(errors)
+        message = " ".join(f"{problem.sentence().rstrip('.')}." for problem in problems)
+        code = unprocessable_code(errors)
+        raise ApiError(422 if code else 400, code or "invalid_request", message, problems) from None
 
 
 def limit_of(params: dict[str, str], default: int = 50) -> int:
@@ -226,4 +255,4 @@ def limit_of(params: dict[str, str], default: int = 50) -> int:
 
 
 def bad_cursor() -> ApiError:
-    return ApiError(400, "invalid_request", "cursor is not one this API gave out")
+    return ApiError(422, "invalid_cursor", "cursor is not one this API gave out; start again without it")

@@ -22,7 +22,7 @@ routes = Routes("newsletters")
     body=NewsletterRequest,
     response=BroadcastsCreated,
     status=201,
-    errors=(400, 409, 413, 415),
+    errors=(400, 409, 413, 415, 422),
     headers=(IDEMPOTENCY_KEY,),
 )
 def import_newsletter_view(key: ApiKey) -> Response:

@@ -13,6 +13,7 @@ from chalice import Response  # type: ignore[attr-defined]
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from subcast.domain.constraints import UNPROCESSABLE_CODES
 from subcast.publisher_api.http import Routes, RouteSpec, json_response
 from subcast.publisher_api.schemas import ErrorBody
 from subcast.services.api_keys import Scope
@@ -26,6 +27,8 @@ ERROR_TEXT = {
     409: "conflicts with the current state; nothing changed",
     413: "the body is too large",
     415: "the body is not JSON",
+    422: "well-formed, but breaks a rule no schema can express; nothing changed. `error.code` is one of: "
+    + "; ".join(f"`{code}`: {meaning}" for code, meaning in UNPROCESSABLE_CODES.items()),
 }
 REF = "#/components/schemas/{model}"
 
@@ -57,7 +60,10 @@ def document() -> dict[str, Any]:
             "title": "subcast publisher API",
             "version": "1",
             "description": "Topics, broadcasts, newsletters, subscribers, settings and API keys. "
-            'Errors are {"error": {"code", "message"}} with a 4xx status.',
+            'Errors are {"error": {"code", "message", "fields"}} with a 4xx status: 400 when the request '
+            "does not match this document, 422 when it does but breaks a rule no schema can express "
+            "(a send_at in the past, an unknown topic), with one of the codes listed at each 422 answer. "
+            "An unknown path answers 404, a method the path does not have 405.",
         },
         "paths": paths,
         "components": {
@@ -117,6 +123,8 @@ def _operation(spec: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
             "description": "OK" if spec.status == 200 else "created",
             "content": {"application/json": {"schema": schema}},
         }
+        if spec.status != 204
+        else {"description": "done; no body"}
     }
     errors = spec.errors + ((401, 403) if spec.scope is not None else ())
     for status in sorted(set(errors)):

@@ -14,9 +14,19 @@ from subcast.domain.topics import Topic
 from subcast.services.publisher_settings import CapSetting
 
 
+class FieldProblemOut(BaseModel):
+    field: str = Field(
+        description='the field\'s path: "text", "topics[2]", "schedule.start"; "body" for the whole'
+    )
+    message: str = Field(description="what to send instead, for a person")
+
+
 class Problem(BaseModel):
-    code: str = Field(description="machine-readable, e.g. invalid_request, not_found, last_admin_key")
-    message: str = Field(description="what is wrong, for a person")
+    code: str = Field(description="machine-readable, e.g. invalid_request, not_found, send_at_in_past")
+    message: str = Field(description="what is wrong, for a person: one sentence per field")
+    fields: list[FieldProblemOut] | None = Field(
+        default=None, description="each field of the request that is wrong, with one sentence (400 and 422)"
+    )
 
 
 class ErrorBody(BaseModel):

@@ -28,7 +28,7 @@ routes = Routes("subscribers")
 
 
 @routes.route(
-    "/v1/inbox", "GET", Scope.SUBSCRIBERS_READ, response=InboxOut, errors=(400,), query=(LIMIT, CURSOR)
+    "/v1/inbox", "GET", Scope.SUBSCRIBERS_READ, response=InboxOut, errors=(400, 422), query=(LIMIT, CURSOR)
 )
 def inbox_view(key: ApiKey) -> Response:
     """Feedback and messages subscribers sent that subcast did not understand, newest first."""
@@ -48,7 +48,7 @@ def inbox_view(key: ApiKey) -> Response:
     "GET",
     Scope.SUBSCRIBERS_READ,
     response=SubscriberList,
-    errors=(400,),
+    errors=(400, 422),
     query=(
         Param("status", {"type": "string", "enum": [state.value for state in SubscriberState]}),
         Param("topic", {"type": "string"}),

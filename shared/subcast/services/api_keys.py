@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field
 
 from subcast.adapters.publishing import ApiKey, KeyNotFound, PublishingStore
 from subcast.clock import now
+from subcast.domain.constraints import REQUEST_CONFIG, Matching
 
 KEY_PREFIX = "sc_"
 
@@ -28,9 +30,14 @@ ALL_SCOPES = tuple(scope.value for scope in Scope)
 class KeyRequest(BaseModel):
     """What an admin sends to create a key: a name to recognise it by and its scopes."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    name: Annotated[
+        str,
+        Field(min_length=1, max_length=80),
+        Matching(re.compile(r"\S"), "must not be blank"),
+        AfterValidator(str.strip),
+    ]
     scopes: list[Scope] = Field(min_length=1, max_length=len(Scope))
 
 

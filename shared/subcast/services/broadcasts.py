@@ -23,8 +23,13 @@ from subcast.domain.broadcast import (
 from subcast.domain.links import broadcast_document, links_of
 
 
-class InvalidRequest(Exception):
-    """The request is well-formed but cannot be carried out as asked."""
+class Unprocessable(Exception):
+    """The request is well-formed but cannot be carried out as asked: 422 with ``code``, one of
+    ``subcast.domain.constraints.UNPROCESSABLE_CODES``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class NotFound(Exception):
@@ -47,10 +52,7 @@ def create_broadcast(
     With ``track_links``, its links are registered for ``/l/<code>`` under ``tracking_base``.
     """
     moment = now()
-    try:
-        send_at = resolve_send_at(request.send_at, moment)
-    except ValueError as error:
-        raise InvalidRequest(str(error)) from None
+    send_at = _send_at(request.send_at, moment)
     _check_topics(request.topics, publishing)
     broadcast = Broadcast(
         broadcast_id=f"b_{secrets.token_hex(8)}",
@@ -66,7 +68,7 @@ def create_broadcast(
         tracking_base=tracking_base if request.track_links and tracking_base else None,
     )
     if broadcast.tracking_base and links is None:
-        raise InvalidRequest("link tracking is not available here")
+        raise Unprocessable("tracking_unavailable", "link tracking is not available here")
     idempotency = None
     if idempotency_key:
         scope = hashlib.sha256(idempotency_key.encode()).hexdigest()
@@ -86,16 +88,25 @@ def create_broadcast(
     return stored, created
 
 
+def _send_at(requested: datetime | None, moment: datetime) -> datetime:
+    try:
+        return resolve_send_at(requested, moment)
+    except ValueError as error:
+        raise Unprocessable("send_at_in_past", str(error)) from None
+
+
 def _check_topics(topics: list[str], publishing: PublishingStore) -> None:
     if not topics:
         return
     known = {topic.slug: topic for topic in publishing.topics()}
     unknown = sorted(set(topics) - set(known))
     if unknown:
-        raise InvalidRequest(f"unknown topics: {', '.join(unknown)} (create them with POST /v1/topics)")
+        raise Unprocessable(
+            "unknown_topic", f"unknown topics: {', '.join(unknown)} (create them with POST /v1/topics)"
+        )
     archived = sorted(slug for slug in topics if not known[slug].active)
     if archived:
-        raise InvalidRequest(f"archived topics: {', '.join(archived)}")
+        raise Unprocessable("archived_topic", f"archived topics: {', '.join(archived)}")
 
 
 def edit_broadcast(
@@ -121,13 +132,10 @@ def edit_broadcast(
         changes.get("image_url", current.image_url),
     )
     if problem:
-        raise InvalidRequest(problem)
+        raise Unprocessable("does_not_fit_one_message", problem)
     moment = now()
     if "send_at" in changes:
-        try:
-            changes["send_at"] = resolve_send_at(update.send_at, moment).isoformat()
-        except ValueError as error:
-            raise InvalidRequest(str(error)) from None
+        changes["send_at"] = _send_at(update.send_at, moment).isoformat()
     if current.tracking_base and links is not None:
         document = broadcast_document(
             changes.get("text", current.text),
@@ -146,10 +154,7 @@ def schedule_broadcast(
 ) -> Broadcast:
     """A draft goes out at ``send_at`` (or now)."""
     moment = now()
-    try:
-        when = resolve_send_at(send_at, moment)
-    except ValueError as error:
-        raise InvalidRequest(str(error)) from None
+    when = _send_at(send_at, moment)
     get_broadcast(store, broadcast_id)  # 404 before 409
     scheduled = store.schedule(broadcast_id, when)
     if when <= moment:

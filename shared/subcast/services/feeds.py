@@ -41,7 +41,7 @@ from subcast.domain.feeds import (
     redact_url,
     remember,
 )
-from subcast.services.broadcasts import InvalidRequest, NotFound, _check_topics, create_broadcast
+from subcast.services.broadcasts import NotFound, Unprocessable, _check_topics, create_broadcast
 
 logger = Logger(child=True)
 
@@ -65,16 +65,17 @@ def register_feed(
     """Register a feed, first polled at the next scheduler tick; returns it and whether it is new.
 
     The same URL registered again with the same settings returns the existing feed (a retried
-    POST); with other settings it raises FeedExists. InvalidRequest for unknown or archived topics.
+    POST); with other settings it raises FeedExists. Unprocessable for unknown or archived topics.
     """
     _check_topics(request.topics, publishing)
     topics = tuple(dict.fromkeys(request.topics))
     for existing in store.all_feeds():
         if _same_url(existing.url, request.url):
-            if (existing.topics, existing.mode, existing.poll_minutes) == (
+            if (existing.topics, existing.mode, existing.poll_minutes, existing.backfill) == (
                 topics,
                 request.mode,
                 request.poll_minutes,
+                request.backfill,
             ):
                 return existing, False
             raise FeedExists(existing)
@@ -85,6 +86,7 @@ def register_feed(
         topics=topics,
         mode=request.mode,
         poll_minutes=request.poll_minutes,
+        backfill=request.backfill,
         next_poll_at=moment,
         created_at=moment,
         created_by=key.key_id,
@@ -239,7 +241,9 @@ def _poll(
         permanent = isinstance(error, FetchFailed) and error.permanent
         return _failed(claim, after_failure(feed, now, str(error), permanent=permanent), seen, (), feeds)
 
-    to_post, passed_over = entries_to_post(parsed.entries, seen, first_poll=feed.last_success_at is None)
+    to_post, passed_over = entries_to_post(
+        parsed.entries, seen, first_poll=feed.last_success_at is None, backfill=feed.backfill
+    )
     seen = progress.seen = remember(seen, passed_over)
     posted: list[str] = []
     for entry in to_post:
@@ -250,7 +254,7 @@ def _poll(
                 posted.append(create(request, feed_idempotency_key(feed.feed_id, digest)).broadcast_id)
             except IdempotencyConflict:
                 pass  # posted before, and the entry changed since: it stays posted once
-            except InvalidRequest as error:  # e.g. a topic archived since registration
+            except Unprocessable as error:  # e.g. a topic archived since registration
                 failed = after_failure(feed, now, f"cannot post: {error}")
                 return _failed(claim, failed, seen, tuple(posted), feeds)
         seen = progress.seen = remember(seen, [digest])

@@ -5,40 +5,40 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from subcast.adapters.broadcasts import BroadcastStore
 from subcast.adapters.publishing import ApiKey, PublishingStore
 from subcast.adapters.queues import FanoutQueue
 from subcast.clock import now
-from subcast.domain.broadcast import Broadcast, BroadcastRequest
+from subcast.domain.broadcast import Broadcast, BroadcastRequest, Topics
+from subcast.domain.constraints import REQUEST_CONFIG, WHOLE_NUMBER
 from subcast.domain.newsletter import split_newsletter, to_markdown
 from subcast.domain.rendering.markdown import url_problem
-from subcast.domain.topics import TopicSlug
-from subcast.services.broadcasts import InvalidRequest, create_broadcast
+from subcast.services.broadcasts import Unprocessable, create_broadcast
 
 #: A newsletter may be far larger than a broadcast request (email HTML is verbose).
 MAX_NEWSLETTER_BYTES = 1024 * 1024
 
 
 class Spacing(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
 
     start: AwareDatetime
-    every_minutes: int = Field(ge=1, le=7 * 24 * 60)
+    every_minutes: Annotated[int, Field(strict=True, ge=1, le=7 * 24 * 60), WHOLE_NUMBER]
 
 
 class NewsletterRequest(BaseModel):
     """An issue to split: HTML or Markdown; without ``schedule`` the snippets stay drafts."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
 
     format: Literal["html", "markdown"]
     content: Annotated[str, Field(min_length=1)]
-    topics: list[TopicSlug] = Field(default_factory=list, max_length=20)
+    topics: Topics = Field(default_factory=list)
     schedule: Spacing | None = None
-    teaser_budget: int = Field(default=280, ge=40, le=1000)
-    max_snippets: int = Field(default=10, ge=1, le=30)
+    teaser_budget: Annotated[int, Field(strict=True, ge=40, le=1000), WHOLE_NUMBER] = 280
+    max_snippets: Annotated[int, Field(strict=True, ge=1, le=30), WHOLE_NUMBER] = 10
 
 
 def import_newsletter(
@@ -58,9 +58,11 @@ def import_newsletter(
         max_snippets=request.max_snippets,
     )
     if not snippets:
-        raise InvalidRequest("no stories found in the newsletter (no headings with text under them)")
+        raise Unprocessable(
+            "no_stories", "no stories found in the newsletter (no headings with text under them)"
+        )
     if request.schedule and request.schedule.start < now() - timedelta(minutes=5):
-        raise InvalidRequest("schedule.start is in the past")
+        raise Unprocessable("send_at_in_past", "schedule.start is in the past")
     created = []
     for index, snippet in enumerate(snippets):
         send_at = (

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Annotated
 from weakref import WeakKeyDictionary
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, Field
 
 from subcast import clock
 from subcast.adapters.publishing import PublisherSettings, PublishingStore
+from subcast.domain.constraints import REQUEST_CONFIG, WHOLE_NUMBER
 from subcast.domain.preferences import MAX_CAP_COUNT, CapPeriod, FrequencyCap
 
 CAP_MAX_AGE = timedelta(seconds=60)
@@ -23,9 +25,11 @@ CAP_MAX_AGE = timedelta(seconds=60)
 class CapSetting(BaseModel):
     """A frequency cap as the API shows and takes it: at most ``count`` broadcasts ``per`` day or week."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
 
-    count: StrictInt = Field(ge=1, le=MAX_CAP_COUNT, description="broadcasts per subscriber and period")
+    count: Annotated[int, Field(strict=True, ge=1, le=MAX_CAP_COUNT), WHOLE_NUMBER] = Field(
+        description="broadcasts per subscriber and period"
+    )
     per: CapPeriod = Field(description="day or week")
 
     @classmethod
@@ -39,7 +43,7 @@ class CapSetting(BaseModel):
 class SettingsUpdate(BaseModel):
     """What a publisher sends to change the settings: all of them, as PUT replaces the whole."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
 
     frequency_cap: CapSetting | None = Field(description="null removes the cap")
 
