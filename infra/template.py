@@ -158,7 +158,50 @@ def dead_letter_queues(path: Path = TEMPLATE_PATH) -> tuple[DeadLetterQueue, ...
 
 
 def api_routes(path: Path = TEMPLATE_PATH) -> list[ApiRoute]:
+    """Every Api event of every function; ``method`` ANY where a path takes the methods it lacks."""
     return [route for spec in functions(path) for route in spec.routes]
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    """What API Gateway answers itself for one kind of refusal (SAM ``GatewayResponses``)."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+#: API Gateway's own status for the response kinds the local stack produces.
+_DEFAULT_STATUS = {"MISSING_AUTHENTICATION_TOKEN": 403, "REQUEST_TOO_LARGE": 413, "DEFAULT_5XX": 502}
+
+
+@cache
+def gateway_response(kind: str, path: Path = TEMPLATE_PATH) -> GatewayResponse:
+    """The template's answer for ``kind`` (e.g. MISSING_AUTHENTICATION_TOKEN: an unknown route), or API
+    Gateway's default when the template configures none, so the local stack answers as AWS would."""
+    for resource in load_template(path)["Resources"].values():
+        if resource["Type"] != "AWS::Serverless::Api":
+            continue
+        configured = resource.get("Properties", {}).get("GatewayResponses", {}).get(kind)
+        if configured:
+            headers = {
+                name: str(value).strip("'")
+                for name, value in configured.get("ResponseParameters", {}).get("Headers", {}).items()
+            }
+            body = configured.get("ResponseTemplates", {}).get("application/json", "")
+            return GatewayResponse(
+                int(configured.get("StatusCode", _DEFAULT_STATUS.get(kind, 400))), headers, body.encode()
+            )
+    defaults = {
+        "MISSING_AUTHENTICATION_TOKEN": "Missing Authentication Token",
+        "DEFAULT_5XX": "Internal server error",
+    }
+    message = defaults.get(kind, "Request Entity Too Large")
+    return GatewayResponse(
+        _DEFAULT_STATUS.get(kind, 400),
+        {"Content-Type": "application/json"},
+        json.dumps({"message": message}).encode(),
+    )
 
 
 def code_key(code_uri: str) -> str:

@@ -227,7 +227,8 @@ def chalice_routes(app_file: Path, attribute: str = "app") -> frozenset[tuple[st
 
 
 def check_api_routes(template: Template, root: Path = ROOT) -> list[str]:
-    """Each Chalice route of ApiFunction is exactly one of its Api events, and vice versa.
+    """Each Chalice route of ApiFunction is exactly one of its Api events, and vice versa; every path
+    has one ``any`` event besides, so that a method it lacks answers 405 (see check_other_methods).
 
     Chalice routes on the API Gateway resource path, so a catch-all {proxy+} event answers 405.
     """
@@ -237,8 +238,14 @@ def check_api_routes(template: Template, root: Path = ROOT) -> list[str]:
     module, _, attribute = props["Handler"].rpartition(".")
     app_routes = chalice_routes((root / props["CodeUri"] / f"{module}.py").resolve(), attribute)
     seen: dict[tuple[str, str], list[str]] = {}
+    app_paths = {path for path, _ in app_routes}
+    foreign = []
     for name, event in _events(template, API_FUNCTION, "Api"):
-        seen.setdefault((event.get("Path", ""), str(event.get("Method", "")).upper()), []).append(name)
+        path, method = event.get("Path", ""), str(event.get("Method", "")).upper()
+        if method != "ANY":
+            seen.setdefault((path, method), []).append(name)
+        elif path not in app_paths:
+            foreign.append(f"{API_FUNCTION} Api event {name} (ANY {path}) is no Chalice route")
     problems = [
         f"{API_FUNCTION}: Api events {', '.join(n)} repeat {m} {p}"
         for (p, m), n in seen.items()
@@ -251,7 +258,74 @@ def check_api_routes(template: Template, root: Path = ROOT) -> list[str]:
         f"{API_FUNCTION} Api event {seen[p, m][0]} ({m} {p}) is no Chalice route"
         for p, m in seen.keys() - app_routes
     ]
-    return sorted(problems)
+    return sorted(problems + foreign)
+
+
+def check_other_methods(template: Template) -> list[str]:
+    """Every path with Api events also has exactly one ``any`` event of the same function, and no
+    ``any`` event makes up a path of its own.
+
+    API Gateway answers a method that a path lacks exactly as it answers an unknown path; only an
+    ``any`` method lets the function answer 405 with an Allow header.
+    """
+    problems = []
+    for function in _resources(template, "AWS::Serverless::Function"):
+        methods: dict[str, list[str]] = {}
+        for _name, event in _events(template, function, "Api"):
+            methods.setdefault(str(event.get("Path", "")), []).append(str(event.get("Method", "")).upper())
+        for path, declared in sorted(methods.items()):
+            if "{proxy+}" in path:
+                continue
+            others = declared.count("ANY")
+            if others == 0:
+                problems.append(
+                    f"{function}: {path} has no `any` Api event, so other methods would answer 404"
+                )
+            elif others > 1:
+                problems.append(f"{function}: {path} has {others} `any` Api events")
+            elif len(declared) == 1:
+                problems.append(
+                    f"{function}: {path} has only an `any` Api event; it names no method it serves"
+                )
+    return problems
+
+
+#: What API Gateway answers itself, and the status it must answer with (None: its own default).
+GATEWAY_RESPONSES = {
+    "MISSING_AUTHENTICATION_TOKEN": 404,
+    "REQUEST_TOO_LARGE": 413,
+    "THROTTLED": 429,
+    "DEFAULT_4XX": None,
+    "DEFAULT_5XX": None,
+}
+
+
+def check_gateway_responses(template: Template) -> list[str]:
+    """Every Serverless API answers what API Gateway says itself in the API's error shape
+    (``{"error": {"code", "message"}}``), an unknown path with 404 rather than 403."""
+    problems = []
+    for api in _resources(template, "AWS::Serverless::Api"):
+        responses = _props(template, api).get("GatewayResponses", {})
+        for kind, status in GATEWAY_RESPONSES.items():
+            response = responses.get(kind)
+            if not isinstance(response, dict):
+                problems.append(f"{api}: GatewayResponses lacks {kind}")
+                continue
+            if status is not None and str(response.get("StatusCode")) != str(status):
+                problems.append(f"{api}: GatewayResponses {kind} must answer {status}")
+            try:
+                body = json.loads(response.get("ResponseTemplates", {}).get("application/json", ""))
+                shaped = set(body) == {"error"} and {"code", "message"} <= set(body["error"])
+            except (ValueError, TypeError, AttributeError):
+                shaped = False
+            if not shaped:
+                problems.append(
+                    f'{api}: GatewayResponses {kind} must answer {{"error": {{"code", "message"}}}}'
+                )
+            header = response.get("ResponseParameters", {}).get("Headers", {}).get("Content-Type")
+            if header != "'application/json'":
+                problems.append(f"{api}: GatewayResponses {kind} must set Content-Type 'application/json'")
+    return problems
 
 
 def _distribution(requirement: str) -> str:
@@ -287,6 +361,8 @@ CHECKS: tuple[Callable[[Template], list[str]], ...] = (
     check_tables,
     check_functions,
     check_api_routes,
+    check_other_methods,
+    check_gateway_responses,
     check_layer_requirements,
 )
 

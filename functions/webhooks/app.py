@@ -43,6 +43,17 @@ def telegram_webhook() -> Response[Any]:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body={"ok": True})
 
 
+@app.route("/webhooks/telegram", method=["GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"])
+def other_methods() -> Response[Any]:
+    # Reached through the path's `any` event: Telegram only ever POSTs.
+    return Response(
+        status_code=405,
+        content_type=content_types.APPLICATION_JSON,
+        body={"error": {"code": "method_not_allowed", "message": "webhooks are POSTed"}},
+        headers={"Allow": "POST"},
+    )
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

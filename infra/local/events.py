@@ -36,8 +36,12 @@ def api_gateway_event(
     headers: list[tuple[str, str]],
     body: bytes,
     source_ip: str,
+    *,
+    method: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST API proxy-integration event (payload format 1.0)."""
+    """An API Gateway REST API proxy-integration event (payload format 1.0); ``method`` is the
+    request's own, which differs from ``route.method`` on an ``any`` route."""
+    method = method or route.method
     single: dict[str, str] = {}
     multi: dict[str, list[str]] = {}
     for name, value in headers:
@@ -54,7 +58,7 @@ def api_gateway_event(
     return {
         "resource": route.path,
         "path": path,
-        "httpMethod": route.method,
+        "httpMethod": method,
         "headers": single or None,
         "multiValueHeaders": multi or None,
         "queryStringParameters": {key: values[-1] for key, values in multi_query.items()} or None,
@@ -64,7 +68,7 @@ def api_gateway_event(
         "requestContext": {
             "resourceId": uuid.uuid4().hex[:6],
             "resourcePath": route.path,
-            "httpMethod": route.method,
+            "httpMethod": method,
             "extendedRequestId": request_id,
             "requestTime": datetime.fromtimestamp(now, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000"),
             "path": f"/{STAGE}{path}",

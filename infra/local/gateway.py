@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from infra.local.events import api_gateway_event
+from infra.template import gateway_response
 from subcast import clock
 
 if TYPE_CHECKING:
@@ -54,8 +55,8 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def __getattr__(self, name: str) -> Any:
-        # API Gateway answers any other method (HEAD, OPTIONS, TRACE, QUERY ...) with its
-        # "no such route" 403, so the local stack does too; http.server would answer 501.
+        # Any other method (HEAD, OPTIONS, TRACE, QUERY ...) is routed like the rest: to a path's
+        # `any` event, or to the template's answer for an unknown route; http.server would answer 501.
         if name.startswith("do_"):
             return self._dispatch
         raise AttributeError(name)
@@ -66,7 +67,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
-            self._send(413, {"message": "Request Entity Too Large"})
+            self._gateway("REQUEST_TOO_LARGE")
             return
         body = self.rfile.read(length) if length else b""
         if url.path.startswith("/_local/"):
@@ -90,22 +91,34 @@ class GatewayHandler(BaseHTTPRequestHandler):
         self.wfile.write(payload)
         return status
 
+    def _gateway(self, kind: str) -> int:
+        """What API Gateway answers itself, as template.yaml's GatewayResponses configure it."""
+        answer = gateway_response(kind)
+        return self._send(answer.status, None, answer.headers, answer.body)
+
     # ------------------------------------------------------------- template API
     def _api(self, path: str, query: str, body: bytes) -> int:
         match = self.server.stack.match_route(self.command, path)
         if match is None:
-            # What API Gateway answers for a path or method it does not have.
-            return self._send(403, {"message": "Missing Authentication Token"})
+            # A path the template does not have (a method it lacks goes to the path's `any` event).
+            return self._gateway("MISSING_AUTHENTICATION_TOKEN")
         route, function, parameters = match
         event = api_gateway_event(
-            route, path, parameters, query, list(self.headers.items()), body, self.client_address[0]
+            route,
+            path,
+            parameters,
+            query,
+            list(self.headers.items()),
+            body,
+            self.client_address[0],
+            method=self.command,
         )
         try:
             response = function.invoke(event)
         except Exception:
-            return self._send(502, {"message": "Internal server error"})
+            return self._gateway("DEFAULT_5XX")
         if not isinstance(response, dict) or "statusCode" not in response:
-            return self._send(502, {"message": "Internal server error"})
+            return self._gateway("DEFAULT_5XX")
         headers: dict[str, str] = dict(response.get("headers") or {})
         for name, values in (response.get("multiValueHeaders") or {}).items():
             headers[name] = ", ".join(values)

@@ -23,7 +23,9 @@ from infra.template_check import (
     check_api_routes,
     check_event_sources,
     check_functions,
+    check_gateway_responses,
     check_layer_requirements,
+    check_other_methods,
     check_queues,
     check_tables,
     check_translation,
@@ -346,7 +348,7 @@ def test_an_api_event_without_a_chalice_route_is_reported(template: Template) ->
 def test_a_proxy_event_instead_of_the_routes_is_reported(template: Template) -> None:
     # Given the per-route events replaced by one catch-all (which would answer 405 behind Chalice)
     catch_all = {"RestApiId": {"Ref": "PublicApi"}, "Path": "/v1/{proxy+}", "Method": "any"}
-    routes = len(events(template, "ApiFunction"))
+    routes = len([e for e in events(template, "ApiFunction").values() if e["Properties"]["Method"] != "any"])
     props(template, "ApiFunction")["Events"] = {"Everything": {"Type": "Api", "Properties": catch_all}}
     # When the route check runs
     problems = check_api_routes(template)
@@ -364,6 +366,60 @@ def test_a_route_declared_twice_is_reported(template: Template) -> None:
     problems = check_api_routes(template)
     # Then the repetition is reported
     assert mentions(problems, "CancelAgain", "CancelBroadcast", CANCEL)
+
+
+def test_a_path_without_an_any_event_is_reported(template: Template) -> None:
+    # Given the settings path without its `any` event (PATCH /v1/settings would answer the gateway's 404)
+    del events(template, "ApiFunction")["SettingsOtherMethods"]
+    # When the check for other methods runs
+    problems = check_other_methods(template)
+    # Then the path is named
+    assert problems == ["ApiFunction: /v1/settings has no `any` Api event, so other methods would answer 404"]
+
+
+def test_an_any_event_that_makes_up_a_path_is_reported(template: Template) -> None:
+    # Given an `any` event on a path nothing else serves
+    extra = {"RestApiId": {"Ref": "PublicApi"}, "Path": "/v1/nothing", "Method": "any"}
+    events(template, "ApiFunction")["Nothing"] = {"Type": "Api", "Properties": extra}
+    # When both route checks run
+    problems = check_other_methods(template) + check_api_routes(template)
+    # Then it is reported by both
+    assert mentions(problems, "/v1/nothing", "only an `any` Api event")
+    assert mentions(problems, "Nothing", "ANY /v1/nothing", "is no Chalice route")
+
+
+def test_the_webhook_path_takes_other_methods_too(template: Template) -> None:
+    # Given the webhook without its `any` event
+    del events(template, "WebhooksFunction")["TelegramWebhookOtherMethods"]
+    # When the check runs
+    problems = check_other_methods(template)
+    # Then it is reported
+    assert mentions(problems, "WebhooksFunction", "/webhooks/telegram")
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        (lambda r: r.pop("MISSING_AUTHENTICATION_TOKEN"), ("lacks MISSING_AUTHENTICATION_TOKEN",)),
+        (lambda r: r["MISSING_AUTHENTICATION_TOKEN"].update(StatusCode=403), ("must answer 404",)),
+        (
+            lambda r: r["DEFAULT_5XX"]["ResponseTemplates"].update({"application/json": '{"message": "x"}'}),
+            ("DEFAULT_5XX", '"error"'),
+        ),
+        (lambda r: r["THROTTLED"].pop("ResponseParameters"), ("THROTTLED", "Content-Type")),
+    ],
+)
+def test_gateway_responses_off_the_error_shape_are_reported(template: Template, change, words) -> None:
+    # Given the API's own answers changed one way
+    change(props(template, "PublicApi")["GatewayResponses"])
+    # When the check runs
+    problems = check_gateway_responses(template)
+    # Then the change is named
+    assert len(problems) == 1 and mentions(problems, "PublicApi", *words)
+
+
+def test_the_real_template_answers_in_the_error_shape(template: Template) -> None:
+    assert check_gateway_responses(template) == [] and check_other_methods(template) == []
 
 
 # ------------------------------------------------------------------ layer requirements
@@ -456,5 +512,8 @@ def test_functions_finds_every_serverless_function_with_its_triggers(template: T
     # And the webhooks and API functions carry their routes, the API's equal to the Chalice app's
     assert {(r.path, r.method) for r in specs["WebhooksFunction"].routes} >= {("/webhooks/telegram", "POST")}
     app_file = specs["ApiFunction"].code_dir / "app.py"
-    assert {(r.path, r.method) for r in specs["ApiFunction"].routes} == chalice_routes(app_file)
+    served = {(r.path, r.method) for r in specs["ApiFunction"].routes if r.method != "ANY"}
+    assert served == chalice_routes(app_file)
+    # And every path also takes the methods it lacks (to answer 405), no other path
+    assert {r.path for r in specs["ApiFunction"].routes if r.method == "ANY"} == {p for p, _ in served}
     assert set(api_routes()) == {route for spec in specs.values() for route in spec.routes}

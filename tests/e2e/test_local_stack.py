@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
@@ -11,6 +14,7 @@ import pytest
 from infra.fakes.telegram import FakeBotApi, running
 from infra.fakes.updates import message_update
 from infra.local import process
+from infra.template import gateway_response
 
 pytestmark = pytest.mark.e2e
 
@@ -194,9 +198,32 @@ def test_the_sandbox_page_and_its_config_are_served(stack):
     )
 
 
-def test_unknown_paths_answer_like_api_gateway(stack):
-    status, body = stack.request("GET", "/v2/nothing")
-    assert status == 403 and body == {"message": "Missing Authentication Token"}
+def test_unknown_paths_answer_404_as_the_template_configures_the_gateway(stack):
+    # Given the template's answer for a route API Gateway does not have
+    expected = json.loads(gateway_response("MISSING_AUTHENTICATION_TOKEN").body)
+    for method, path in [("GET", "/v2/nothing"), ("POST", "/v1/topics/sport/nothing"), ("DELETE", "/")]:
+        # When such a route is called
+        status, body = stack.request(method, path)
+        # Then it is a 404 in the API's error shape, not API Gateway's default 403
+        assert (status, body) == (404, expected)
+        assert body["error"]["code"] == "not_found" and "openapi.json" in body["error"]["message"]
+
+
+def test_a_method_a_path_lacks_answers_405_with_allow(stack):
+    # When the API and the webhook are called with methods they do not take
+    for method, path, allowed in [
+        ("PUT", "/v1/topics", {"GET", "POST"}),
+        ("GET", "/webhooks/telegram", {"POST"}),
+    ]:
+        request = urllib.request.Request(f"{stack.base_url}{path}", method=method)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        # Then each answers 405 in the error shape, naming the methods it has
+        assert refused.value.code == 405
+        assert set(refused.value.headers["Allow"].replace(" ", "").split(",")) == set(
+            allowed.replace(" ", "").split(",")
+        )
+        assert json.loads(refused.value.read())["error"]["code"] == "method_not_allowed"
 
 
 def test_metering_counts_what_a_command_cost(stack, bot):
