@@ -385,6 +385,170 @@ def test_markdown_raw_html_is_sanitised_too() -> None:
     assert snippet == Snippet(headline="Hello", teaser="Before after click and bold & more.")
 
 
+# ------------------------------------------------------------------ mastheads
+
+
+def masthead_free(snippets: list[Snippet], *masthead: str) -> bool:
+    """No snippet holds any of the masthead's words (its date, issue number, "view in browser")."""
+    out = everything(snippets).lower()
+    return not any(words.lower() in out for words in masthead)
+
+
+def test_mailchimp_masthead_table_gives_no_snippet() -> None:
+    # Given a logo and "Issue 142 — 24 Nov 2026" with "View this email in your browser" in one table
+    # When the issue is split
+    snippets = split_newsletter(issue("mailchimp_masthead.html"), "html")
+    # Then the stories alone come out, the short first one included, and no masthead word or logo
+    assert [s.headline for s in snippets] == [
+        "Decaf that tastes like coffee",
+        "A burr grinder under $100",
+        "Your question: does water matter?",
+    ]
+    assert snippets[0].teaser == "Swiss Water decaf from Huila won our blind test."
+    assert masthead_free(
+        snippets, "24 Nov 2026", "Issue 142", "in your browser", "logo-weekly-grind", "mailchi.mp"
+    )
+    assert snippets[1].image_url == "https://mcusercontent.com/4f1/images/grinder-x2.jpg"
+
+
+def test_substack_masthead_with_name_linked_home_gives_no_snippet() -> None:
+    # Given a logo and the publication's bold name linked home, "Issue #31 · Nov 24, 2026" and
+    # "View in browser" above the post's title
+    # When the post is split
+    snippets = split_newsletter(issue("substack_masthead.html"), "html")
+    # Then the title is the first snippet, and neither name, logo, issue nor date is in any
+    assert [s.headline for s in snippets] == [
+        "Night buses are back",
+        "Leeds: the 2am problem",
+        "What it costs",
+    ]
+    assert snippets[0].link == "https://longcommute.substack.com/p/night-buses-are-back"
+    assert masthead_free(snippets, "The Long Commute", "Nov 24", "Issue #31", "View in browser", "logo-long")
+
+
+def test_german_masthead_with_issue_date_and_shown_preheader_gives_no_snippet() -> None:
+    # Given a shown preheader beside "Im Browser ansehen", then a logo beside
+    # "<b>Stadtwerke Kurier</b><br>Ausgabe 12 · 24.11.2026"
+    # When the issue is split
+    snippets = split_newsletter(issue("german_masthead.html"), "html")
+    # Then the three stories come out, the first (one sentence) included, the masthead nowhere
+    assert [s.headline for s in snippets] == [
+        "Fernw\u00e4rme wird g\u00fcnstiger",
+        "Winterfahrplan ab 14. Dezember",
+        "Z\u00e4hlerstand bis 31. Dezember melden",
+    ]
+    assert snippets[0].teaser == "Ab Januar sinkt der Arbeitspreis um 8 Prozent."
+    assert snippets[1].image_url == "https://news.stadtwerke-beispiel.de/img/nachtbus.jpg"
+    assert masthead_free(
+        snippets,
+        "Ausgabe 12",
+        "24.11.2026",
+        "Im Browser",
+        "Stadtwerke Kurier",
+        "Z\u00e4hlerst\u00e4nde",
+        "logo.png",
+    )
+
+
+def test_markdown_masthead_title_line_and_date_give_no_snippet() -> None:
+    # Given a linked logo, "# Rust Radar" and "**Issue 59** · 24 November 2026 · [View online](...)"
+    # When the issue is split
+    snippets = split_newsletter(issue("markdown_masthead.md"), "markdown")
+    # Then the two stories alone come out
+    assert [s.headline for s in snippets] == ["Cargo learns to build in parallel", "A faster HashMap, again"]
+    assert masthead_free(snippets, "Rust Radar", "24 November", "Issue 59", "View online", "logo.png")
+
+
+@pytest.mark.parametrize(
+    ("masthead", "format"),
+    [
+        ("Rust Radar \u2014 24 November 2026\n\n", "markdown"),  # a title line, not a heading
+        ("**The Weekly Grind**\nIssue 142 \u00b7 24 Nov 2026\n\n", "markdown"),
+        ("# The Weekly Grind\n\nNo. 142 | Monday, 24 November 2026\n\n", "markdown"),
+        ("<p>The Weekly Grind<br>Issue 142 &middot; 24 Nov 2026</p>", "html"),
+        ('<p><a href="https://mailchi.mp/x/142"><b>Issue 142 &middot; 24 Nov 2026</b></a></p>', "html"),
+        ('<h1><a href="https://weeklygrind.example.com/">The Weekly Grind</a></h1><p>2026-11-24</p>', "html"),
+        ("<p>Webversion</p><p><b>Ausgabe 12</b></p><p>Montag, 24. November 2026</p>", "html"),
+    ],
+)
+def test_masthead_shapes_give_no_snippet(masthead: str, format: Format) -> None:
+    # Given a masthead of name, issue number, date or web version above one short story
+    story = "## Story\n\nBody." if format == "markdown" else "<h2>Story</h2><p>Body.</p>"
+    # When the issue is split
+    # Then the story alone comes out
+    assert split_newsletter(masthead + story, format) == [Snippet(headline="Story", teaser="Body.")]
+
+
+def test_an_intro_in_sentences_under_the_masthead_stays() -> None:
+    # Given a masthead line, then an intro without a headline, then a story
+    text = "<p>Issue 142 &middot; 24 Nov 2026</p><p>Hi all, welcome back.</p><h2>Story</h2><p>Body.</p>"
+    # When it is split
+    # Then the intro is a snippet of its own, without the masthead line
+    assert split_newsletter(text, "html") == [
+        Snippet(headline="", teaser="Hi all, welcome back."),
+        Snippet(headline="Story", teaser="Body."),
+    ]
+
+
+def test_an_issue_title_with_its_number_and_an_intro_is_a_story() -> None:
+    # Given headlines that name the issue but carry an intro (as the older fixtures do)
+    text = "# Rust Radar, issue 58\n\nThree things this week.\n\n## Story\n\nBody."
+    # When it is split
+    # Then the issue's title and intro stay a story
+    assert [s.headline for s in split_newsletter(text, "markdown")] == ["Rust Radar, issue 58", "Story"]
+
+
+def test_a_date_under_the_first_headline_is_left_out_of_its_teaser() -> None:
+    # Given a post title, its date on a line of its own, then its text
+    text = "<h1>Night buses</h1><p>Nov 24, 2026</p><p>They are back.</p><h2>Costs</h2><p>Low.</p>"
+    # When it is split
+    # Then the date is no part of the first teaser
+    assert split_newsletter(text, "html")[0] == Snippet(headline="Night buses", teaser="They are back.")
+
+
+@pytest.mark.parametrize(
+    ("content", "format", "expected"),
+    [
+        ("<h1>Big news</h1><p>Short.</p>", "html", [Snippet(headline="Big news", teaser="Short.")]),
+        ("Just a few words", "markdown", [Snippet(headline="", teaser="Just a few words")]),
+        ("## Christmas market\n\nSaturday, 28 November 2026", "markdown", [
+            Snippet(headline="Christmas market", teaser="Saturday, 28 November 2026")
+        ]),
+    ],
+)  # fmt: skip
+def test_an_issue_of_one_story_gives_that_story(
+    content: str, format: Format, expected: list[Snippet]
+) -> None:
+    # Given an issue whose only content is one story, however much it looks like a masthead
+    # When it is split
+    # Then that story comes out: an issue with nothing below its "masthead" has none
+    assert split_newsletter(content, format) == expected
+
+
+def test_a_link_list_keeps_its_linked_headlines_but_not_the_name_linked_home() -> None:
+    # Given the publication's name linked home, then stories that are linked headlines only
+    text = (
+        '<h2><a href="https://example.com/">The Daily Links</a></h2>'
+        '<h3><a href="https://example.com/s/1">One</a></h3><h3><a href="https://example.com/s/2">Two</a></h3>'
+    )
+    # When it is split
+    # Then each linked story stays and the name does not
+    assert [(s.headline, s.link) for s in split_newsletter(text, "html")] == [
+        ("One", "https://example.com/s/1"),
+        ("Two", "https://example.com/s/2"),
+    ]
+
+
+def test_masthead_words_further_down_are_story_text() -> None:
+    # Given a second story whose text is a date and mentions the web version
+    text = "<h2>First</h2><p>Body.</p><h2>Market</h2><p>Saturday, 28 November 2026</p><p>Web version</p>"
+    # When it is split
+    # Then, past the first story, nothing is taken for the masthead
+    assert split_newsletter(text, "html")[1] == Snippet(
+        headline="Market", teaser="Saturday, 28 November 2026\n\nWeb version"
+    )
+
+
 # ------------------------------------------------------------------ teasers, budgets, limits
 
 

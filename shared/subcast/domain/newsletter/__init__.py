@@ -4,8 +4,8 @@ Pure, no I/O. HTML is sanitised with nh3 (the Rust ammonia sanitiser) before any
 then walked with the standard library's ``html.parser``. Markdown passes through the same
 sanitiser, so raw HTML inside it cannot smuggle a script through, and is then read line by line.
 Both readers produce the same blocks (headings, paragraphs, list and table lines); one set of
-rules turns blocks into stories: boilerplate out, a story per heading, a teaser cut at a sentence
-or a word.
+rules turns blocks into stories: boilerplate and the masthead out, a story per heading, a teaser
+cut at a sentence or a word.
 """
 
 from __future__ import annotations
