@@ -44,9 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args, ApiClient(api_url, api_key), console))
     except ApiError as error:
-        _complain(console, f"{error.code}: {error.message}", error.hint)
+        _complain(console, f"{error.code}: {error.message}", error.hint, error.remedy)
     except CliError as error:
-        _complain(console, error.message, error.hint)
+        _complain(console, error.message, error.hint, error.remedy)
     except KeyboardInterrupt:
         console.warn("")
         return 130
@@ -57,8 +57,10 @@ def main(argv: list[str] | None = None) -> int:
     return 1
 
 
-def _complain(console: Console, message: str, hint: str | None) -> None:
+def _complain(console: Console, message: str, hint: str | None, remedy: tuple[str, ...] = ()) -> None:
     console.warn(f"subcast: {message}")
+    for line in remedy:
+        console.warn(line)
     if hint:
         console.warn(f"  hint: {hint}")
 

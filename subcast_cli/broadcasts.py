@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from subcast_cli.arguments import attribute, command, group_parser, moment, page_size
+from subcast_cli.arguments import attribute, command, group_parser, moment, page_size, seconds
 from subcast_cli.client import ApiClient, ApiError, Unreachable, with_retry_hint
 from subcast_cli.output import NOTHING, Console, key_values, plural, relative, table, topics_of
 from subcast_cli.output import moment as shown_moment
@@ -61,7 +61,7 @@ def add_commands(resources: Any, common: argparse.ArgumentParser) -> None:
     status.add_argument("id", metavar="ID")
     status.add_argument("--watch", action="store_true", help="follow it every second until sent or cancelled")
     status.add_argument(
-        "--timeout", type=float, metavar="SECONDS", help="with --watch: give up after this long"
+        "--timeout", type=seconds, metavar="SECONDS", help="with --watch: give up after this long"
     )
 
     edit = command(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
+import shlex
 import time
 import urllib.error
 import urllib.parse
@@ -22,18 +24,21 @@ RETRY_PAUSES = (0.5, 1.5)
 
 
 class CliError(Exception):
-    """Something the person at the terminal should read; ``hint`` says what to do about it."""
+    """Something the person at the terminal should read; ``hint`` says what to do about it, and
+    ``remedy`` holds whole lines to show under it, such as the commands that put it right."""
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    def __init__(self, message: str, hint: str | None = None, remedy: tuple[str, ...] = ()) -> None:
         super().__init__(message)
-        self.message, self.hint = message, hint
+        self.message, self.hint, self.remedy = message, hint, remedy
 
 
 class ApiError(CliError):
     """The API answered with an error (4xx in the ``{"error": {"code", "message"}}`` shape, or a 5xx)."""
 
-    def __init__(self, status: int, code: str, message: str, hint: str | None = None) -> None:
-        super().__init__(message, hint)
+    def __init__(
+        self, status: int, code: str, message: str, hint: str | None = None, remedy: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message, hint, remedy)
         self.status, self.code = status, code
 
 
@@ -174,8 +179,13 @@ def _api_error(status: int, raw: bytes, reason: str, route: str) -> ApiError:
     body = _parsed(raw)
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict) and "message" in error:
-        code = str(error.get("code", f"http_{status}"))
-        return ApiError(status, code, str(error["message"]), _hint_for(code))
+        code, text = str(error.get("code", f"http_{status}")), str(error["message"])
+        if code == "unknown_topic" or (
+            # What the API answered before unknown topics had a code of their own.
+            status == 400 and code == "invalid_request" and text.startswith("unknown topics:")
+        ):
+            return _unknown_topics(status, code, text)
+        return ApiError(status, code, text, _hint_for(code))
     # Not the API's own shape: the gateway speaking (unknown route, crashed function) or a proxy.
     message = body.get("message") if isinstance(body, dict) else None
     if status == 403 and message == "Missing Authentication Token":
@@ -186,6 +196,20 @@ def _api_error(status: int, raw: bytes, reason: str, route: str) -> ApiError:
             "is the server older than this CLI? Update it, or use a command it offers",
         )
     return ApiError(status, f"http_{status}", str(message or reason or "no details"))
+
+
+#: "unknown topics: sport, culture (create them with POST /v1/topics)": the slugs, then an aside.
+_UNKNOWN_TOPICS = re.compile(r"(?P<said>unknown topics?:\s*(?P<slugs>[^()]*?))\s*(?:\([^()]*\))?\s*")
+
+
+def _unknown_topics(status: int, code: str, message: str) -> ApiError:
+    """The API's error, but with the CLI's command to create each topic instead of its REST route."""
+    said = _UNKNOWN_TOPICS.fullmatch(message)
+    slugs = [slug.strip() for slug in said["slugs"].split(",") if slug.strip()] if said else []
+    commands = [f'subcast topics create {shlex.quote(slug)} "<Name>"' for slug in slugs or ["SLUG"]]
+    lead = "Create it with:  " if len(commands) == 1 else "Create them with:  "
+    remedy = tuple((lead if number == 0 else " " * len(lead)) + line for number, line in enumerate(commands))
+    return ApiError(status, code, said["said"] if said else message, remedy=remedy)
 
 
 def _hint_for(code: str) -> str | None:

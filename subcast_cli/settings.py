@@ -36,7 +36,7 @@ def frequency_cap(value: str) -> dict[str, Any] | None:
         if 1 <= number <= MAX_CAP_COUNT:
             return {"count": number, "per": per.strip()}
     raise argparse.ArgumentTypeError(
-        f"{value!r} is not N/day, N/week or off, with N a whole number from 1 to {MAX_CAP_COUNT}"
+        f"needs N/day, N/week or off, with N a whole number from 1 to {MAX_CAP_COUNT} (got {value!r})"
     )
 
 

@@ -201,13 +201,17 @@ def test_errors_exit_1_in_the_apis_words_and_never_echo_a_key(stack, editor):
         and "forbidden: this API key lacks the 'subscribers:read' scope" in forbidden.stderr
     )
 
-    # The API refusing bad input
+    # The API refusing an unknown topic: the CLI names the command that creates it
     invalid = subcast(stack, "broadcast", "send", "--topic", "no-such-topic", "Hello", key=editor)
-    assert invalid.returncode == 1 and "invalid_request: unknown topics: no-such-topic" in invalid.stderr
+    assert invalid.returncode == 1
+    assert invalid.stderr.splitlines() == [
+        "subcast: unknown_topic: unknown topics: no-such-topic",
+        'Create it with:  subcast topics create no-such-topic "<Name>"',
+    ]
 
-    # A usage error, caught before any request
+    # A usage error, caught before any request: the reason on the first line
     usage = subcast(stack, "broadcast", "send", "--at", "2026-12-24T08:00", "Hello", key=editor)
-    assert usage.returncode == 2 and "offset" in usage.stderr
+    assert usage.returncode == 2 and usage.stderr.startswith("subcast: --at needs an offset")
 
     # Nothing listening
     refused = subcast(stack, "topics", "list", url=f"http://127.0.0.1:{free_port()}")
@@ -235,6 +239,9 @@ def test_the_human_subscriber_view_shows_settings_and_consent(stack, subscriber)
     person = json.loads(ok(subcast(stack, "subscribers", "list", "--json")))["subscribers"][0]["id"]
     listing = ok(subcast(stack, "subscribers", "list"))
     assert re.search(rf"^{person}\s+active\s+news", listing, re.MULTILINE) and "active 1" in listing
+    assert re.search(r"^ID\s+STATE\s+TOPICS", listing, re.MULTILINE)
+    assert ok(subcast(stack, "subscribers", "list", "--state", "active")) == listing
+    assert "No paused subscribers." in ok(subcast(stack, "subscribers", "list", "--status", "paused"))
     shown = ok(subcast(stack, "subscribers", "show", person))
     assert re.search(r"channels\s+telegram \(reachable\)", shown)
     assert re.search(r"^  telegram\s+direct\s+\S+ \S+ \S+\s+\S+ \S+ \S+\s+-", shown, re.MULTILINE)

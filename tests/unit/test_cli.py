@@ -639,3 +639,191 @@ def test_an_unreadable_file_is_a_usage_error(fake_api, tmp_path):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["newsletter", "import", str(tmp_path / "missing.html")])
     assert exit_.value.code == 2
+
+
+# ---------------------------------------------------------------- usage errors say what is wrong first
+
+
+@pytest.mark.parametrize(
+    ("argv", "first_line"),
+    [
+        (
+            ["broadcast", "send", "--at", "tomorrow", "x"],
+            "subcast: --at needs an ISO-8601 moment with an offset, e.g. 2026-12-24T08:00+01:00 "
+            "(got 'tomorrow')",
+        ),
+        (
+            ["broadcast", "send", "--at", "2026-12-24T08:00", "x"],
+            "subcast: --at needs an offset to mean one moment everywhere, e.g. 2026-12-24T08:00+01:00 "
+            "(got '2026-12-24T08:00')",
+        ),
+        (
+            ["broadcast", "send", "--attr", "novalue", "x"],
+            "subcast: --attr needs name=value, e.g. kwh=300 or region=north (got 'novalue')",
+        ),
+        (
+            ["broadcast", "list", "--limit", "0"],
+            "subcast: --limit needs a whole number from 1 to 100 (got '0')",
+        ),
+        (
+            ["broadcast", "status", "b_1", "--watch", "--timeout", "soon"],
+            "subcast: --timeout needs a number of seconds, e.g. 30 (got 'soon')",
+        ),
+        (
+            ["newsletter", "import", "issue.md", "--start", "Monday"],
+            "subcast: --start needs an ISO-8601 moment with an offset, e.g. 2026-12-24T08:00+01:00 "
+            "(got 'Monday')",
+        ),
+        (
+            ["settings", "--cap", "3/month"],
+            "subcast: --cap needs N/day, N/week or off, with N a whole number from 1 to 100 (got '3/month')",
+        ),
+    ],
+)
+def test_a_bad_value_is_explained_on_the_first_line_of_stderr(fake_api, capsys, argv, first_line):
+    # Given a value one of the CLI's own argument types refuses
+    # When the command runs
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+
+    # Then stderr starts with what is wrong, then names the command's help; exit 2, no request
+    err = capsys.readouterr().err
+    command = " ".join(word for word in argv[:2] if not word.startswith("-"))
+    assert err.splitlines() == [first_line, f"  see: subcast {command} --help"]
+    assert exit_.value.code == 2 and fake_api.requests == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "first_line", "help_of"),
+    [
+        (
+            ["broadcast", "list", "--status", "lost"],
+            "subcast: --status: invalid choice: 'lost' (choose from 'draft', 'scheduled', 'sending', "
+            "'sent', 'cancelled')",
+            "subcast broadcast list",
+        ),
+        (
+            ["broadcast", "send"],
+            "subcast: the following arguments are required: TEXT",
+            "subcast broadcast send",
+        ),
+        (["topics", "list", "--frob"], "subcast: unrecognized arguments: --frob", "subcast topics list"),
+        (
+            ["broadcast", "edit", "b_1"],
+            "subcast: nothing to change: give --text, --topic/--everyone, --at, --link, --image or --attr",
+            "subcast broadcast edit",
+        ),
+    ],
+)
+def test_every_usage_error_leads_with_its_reason(fake_api, capsys, argv, first_line, help_of):
+    # Given a command line argparse or a command refuses
+    # When it runs
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(argv)
+
+    # Then the reason comes first and the usage block is left to --help
+    assert capsys.readouterr().err.splitlines() == [first_line, f"  see: {help_of} --help"]
+    assert exit_.value.code == 2
+
+
+# ---------------------------------------------------------------- subscribers: state, one name
+
+
+@pytest.mark.parametrize("option", ["--state", "--status"])
+def test_subscribers_list_takes_state_or_status_and_asks_the_api_for_status(fake_api, capsys, option):
+    # Given an API with one paused subscriber
+    person = {"id": "s_1", "state": "paused", "topics": ["news"], "state_since": "2026-06-15T10:00:00Z"}
+    fake_api.answers.append(FakeResponse(200, {"subscribers": [person], "next_cursor": None}))
+
+    # When paused subscribers are listed with either name of the option
+    assert cli.main(["subscribers", "list", option, "paused"]) == 0
+
+    # Then the API gets its own query parameter, and the table says STATE
+    assert fake_api.requests[0].full_url == "http://127.0.0.1:8000/v1/subscribers?status=paused"
+    header, row = capsys.readouterr().out.splitlines()[:2]
+    assert header.split()[:2] == ["ID", "STATE"] and row.split()[:2] == ["s_1", "paused"]
+
+
+def test_subscribers_list_without_any_says_which_state(fake_api, capsys):
+    # Given an API without cancelled subscribers
+    fake_api.answers.append(FakeResponse(200, {"subscribers": [], "next_cursor": None}))
+
+    # When they are listed by the API's name for the option
+    assert cli.main(["subscribers", "list", "--status", "cancelled"]) == 0
+
+    # Then the answer speaks of the state
+    assert capsys.readouterr().out == "No cancelled subscribers.\n"
+
+
+def test_subscribers_list_help_shows_one_name_state(capsys):
+    # When the list command's help is shown
+    with pytest.raises(SystemExit):
+        parse("subscribers", "list", "--help")
+
+    # Then it offers --state and never says status
+    out = capsys.readouterr().out
+    assert "--state {pending,active,paused,cancelled,erased}" in out and "status" not in out
+
+
+# ---------------------------------------------------------------- unknown topics: the command to create them
+
+UNKNOWN_SPORT = "unknown topics: sport (create them with POST /v1/topics)"
+
+
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [(422, "unknown_topic"), (400, "invalid_request")],  # the API's answer, and its answer before
+)
+def test_an_unknown_topic_is_answered_with_the_cli_command_to_create_it(fake_api, capsys, status, code):
+    # Given an API that does not know the topic
+    fake_api.answers.append(http_error(status, {"error": {"code": code, "message": UNKNOWN_SPORT}}))
+
+    # When a broadcast is sent to it
+    assert cli.main(["broadcast", "send", "--topic", "sport", "Goal!"]) == 1
+
+    # Then the error names the topic and the CLI command that creates it, not the REST route
+    assert capsys.readouterr().err.splitlines() == [
+        f"subcast: {code}: unknown topics: sport",
+        'Create it with:  subcast topics create sport "<Name>"',
+    ]
+
+
+def test_several_unknown_topics_get_one_command_each(fake_api, capsys):
+    # Given an API that knows neither topic
+    message = "unknown topics: local-news, sport (create them with POST /v1/topics)"
+    fake_api.answers.append(http_error(422, {"error": {"code": "unknown_topic", "message": message}}))
+
+    # When a broadcast is edited to go to both
+    assert cli.main(["broadcast", "edit", "b_1", "--topic", "local-news", "--topic", "sport"]) == 1
+
+    # Then each gets its command, aligned under the first
+    assert capsys.readouterr().err.splitlines() == [
+        "subcast: unknown_topic: unknown topics: local-news, sport",
+        'Create them with:  subcast topics create local-news "<Name>"',
+        '                   subcast topics create sport "<Name>"',
+    ]
+
+
+def test_a_newsletter_for_an_unknown_topic_gets_the_command_too(fake_api, tmp_path, capsys):
+    # Given an issue and an API that does not know its topic
+    issue = tmp_path / "issue.md"
+    issue.write_text("# A\n\ntext\n", encoding="utf-8")
+    fake_api.answers.append(http_error(422, {"error": {"code": "unknown_topic", "message": UNKNOWN_SPORT}}))
+
+    # When it is imported to that topic
+    assert cli.main(["newsletter", "import", str(issue), "--topic", "sport"]) == 1
+
+    # Then the command to create the topic is shown
+    assert 'Create it with:  subcast topics create sport "<Name>"' in capsys.readouterr().err
+
+
+def test_other_invalid_requests_keep_the_apis_words_only(fake_api, capsys):
+    # Given an API refusing the text, not a topic
+    error = {"error": {"code": "invalid_request", "message": "text: must not be empty"}}
+    fake_api.answers.append(http_error(400, error))
+
+    # When a broadcast is sent
+    assert cli.main(["broadcast", "send", " "]) == 1
+
+    # Then only the API's message is printed
+    assert capsys.readouterr().err == "subcast: invalid_request: text: must not be empty\n"
