@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 
+from infra.local.persistence import data_folder, shown, state_line
 from infra.local.stack import LocalStack, bot_rate
 
 
@@ -20,7 +21,7 @@ def main() -> int:
     except ValueError as error:
         print(f"subcast: {error}", file=sys.stderr)
         return 1
-    stack = LocalStack(port=port, schedule_every=float(every) if every else None)
+    stack = LocalStack(port=port, schedule_every=float(every) if every else None, data_dir=data_folder())
     try:
         stack.start()
     except OSError as error:
@@ -29,9 +30,13 @@ def main() -> int:
         )
         return 1
     base = stack.base_url
-    key_note = (
-        "generated; set SUBCAST_BOOTSTRAP_API_KEY to keep one" if stack.bootstrap_generated else "from env"
-    )
+    key_note = "from env"
+    if stack.bootstrap_kept_in is not None:
+        kept = shown(stack.bootstrap_kept_in)
+        key_note = f"generated; kept in {kept} for next time" if stack.bootstrap_generated else f"from {kept}"
+    elif stack.bootstrap_generated:
+        key_note = "generated; set SUBCAST_BOOTSTRAP_API_KEY to keep one"
+    state = "".join(f"\n                     {line}" for line in stack.state_report)
     optional = ""
     if stack.meter is not None:
         optional += f"\n  Metering           {base}/_local/metering  (SUBCAST_LOCAL_METERING)"
@@ -44,7 +49,8 @@ subcast local stack is up ({time.monotonic() - started:.1f} s): template.yaml on
   API and webhooks   {base}
   Sandbox messenger  {base}/_local/sandbox
   Health             {base}/_local/health
-  Bootstrap API key  {stack.bootstrap_key}  ({key_note}){optional}
+  Bootstrap API key  {stack.bootstrap_key}  ({key_note})
+  State              {state_line(stack.data_dir, stack.keeper)}{state}{optional}
 
   functions: {", ".join(stack.functions)}
   queues polled: {len({poller.queue_url for poller in stack.pollers})}   schedules: {len(stack.schedules)}

@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.local.persistence import DATA_DIR_VARIABLE
 from infra.local.stack import free_port
 from infra.template import ROOT
 
@@ -63,9 +64,14 @@ class LocalStackProcess:
 
 
 def start(env: dict[str, str] | None = None, timeout: float = 60.0) -> LocalStackProcess:
-    """Start the local stack on a free port and wait until /_local/health answers 200."""
+    """Start the local stack on a free port and wait until /_local/health answers 200.
+
+    The stack keeps its state in memory only, whatever the developer's shell says, so that a test or a
+    benchmark never reads (or overwrites) a developer's data folder; pass ``SUBCAST_DATA_DIR`` in ``env``
+    to keep state in a folder of the caller's.
+    """
     port = free_port()
-    environment = {**os.environ, "SUBCAST_PORT": str(port), **(env or {})}
+    environment = {**os.environ, "SUBCAST_PORT": str(port), DATA_DIR_VARIABLE: "", **(env or {})}
     environment.pop("AWS_ENDPOINT_URL", None)
     log = tempfile.NamedTemporaryFile(prefix="subcast-local-", suffix=".log", delete=False)  # noqa: SIM115
     started = time.monotonic()

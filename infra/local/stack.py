@@ -8,6 +8,7 @@ import secrets
 import socket
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from infra.fakes.telegram import FakeBotApi
@@ -21,6 +22,7 @@ from infra.template import ApiRoute, functions
 
 if TYPE_CHECKING:
     from infra.local.metering import Meter
+    from infra.local.persistence import StateKeeper
 
 REGION = "us-east-1"
 # Local-only stand-ins, never valid anywhere else.
@@ -70,6 +72,11 @@ class LocalStack:
     schedule_every: float | None = None  # override every rate() period (seconds), e.g. for tests
     bootstrap_key: str = ""
     bootstrap_generated: bool = False
+    bootstrap_kept_in: Path | None = None  # the data folder's key file, when the key is kept there
+    # Where state is kept between runs (see infra.local.persistence); None: in memory only.
+    data_dir: Path | None = None
+    keeper: StateKeeper | None = None
+    state_report: list[str] = field(default_factory=list)  # what loading the data folder found
     deployment: Deployment | None = None
     # Every execution environment of each function; `functions` holds the first, which serves the
     # function's API routes and schedules (only SQS sources with MaximumConcurrency get more).
@@ -111,10 +118,13 @@ class LocalStack:
         self.deployment = provision(REGION, endpoint)
         self._configure_environment()
         self._start_metering()
+        self._load_state(endpoint)  # before any handler runs: they start from the saved state
         self.bot_api = FakeBotApi(os.environ["TELEGRAM_BOT_TOKEN"], rate_limit_per_second=rate)
         self._create_bootstrap_key()
         self._load_functions()
         sqs = sqs_client(REGION, endpoint)
+        if self.keeper is not None:
+            self.keeper.watch(sqs.meta.events)  # a poller's delete changes what a snapshot holds
         if self.meter is not None:
             from infra.local.metering import EVENT_SOURCE
 
@@ -135,6 +145,8 @@ class LocalStack:
         self.reset_metering()  # what set-up cost is not the handlers' doing
         for thread in [*self.pollers, *self.schedules]:
             thread.start()
+        if self.keeper is not None:
+            self.keeper.start([function for group in self.instances.values() for function in group])
         self.gateway_thread = threading.Thread(target=self.gateway.serve_forever, name="gateway", daemon=True)
         self.gateway_thread.start()
 
@@ -145,6 +157,16 @@ class LocalStack:
         if metering_enabled():
             self.meter = Meter()
             self.meter.watch_default_session()
+
+    def _load_state(self, endpoint: str) -> None:
+        """Load the data folder's snapshot; changes are kept there from now on (infra.local.persistence)."""
+        from infra.local.persistence import keep_state
+        from subcast.services import dependencies
+
+        dependencies.reset()  # clients made before this start (an earlier stack here) would miss the hooks
+        if self.data_dir is not None:
+            assert self.deployment is not None
+            self.keeper, self.state_report = keep_state(self.data_dir, self.deployment, endpoint, REGION)
 
     def _configure_environment(self) -> None:
         assert self.deployment is not None
@@ -168,10 +190,14 @@ class LocalStack:
         from subcast.services.api_keys import ALL_SCOPES, create_api_key
         from subcast.services.dependencies import publishing_store
 
-        self.bootstrap_key = os.environ.get("SUBCAST_BOOTSTRAP_API_KEY", "")
+        kept = self.keeper.bootstrap_key() if self.keeper is not None else None
+        self.bootstrap_key = os.environ.get("SUBCAST_BOOTSTRAP_API_KEY", "") or kept or ""
         if not self.bootstrap_key:
             self.bootstrap_key = f"sc_boot{secrets.token_hex(2)}_{secrets.token_urlsafe(32)}"
             self.bootstrap_generated = True
+        if self.keeper is not None and (self.bootstrap_generated or self.bootstrap_key == kept):
+            # so that the key printed today still works tomorrow (a key from the environment is yours)
+            self.bootstrap_kept_in = self.keeper.keep_bootstrap_key(self.bootstrap_key)
         create_api_key(publishing_store(), "bootstrap", ALL_SCOPES, self.bootstrap_key)
 
     def _load_functions(self) -> None:
@@ -184,15 +210,19 @@ class LocalStack:
                 self.routes.append((route_pattern(route.path), route))
 
     def match_route(self, method: str, path: str) -> tuple[ApiRoute, LocalFunction, dict[str, str]] | None:
-        for pattern, route in self.routes:
-            found = pattern.match(path)
-            if found and route.method in (method, "ANY"):
-                return route, self.functions[route.function], found.groupdict()
+        """The route API Gateway would pick: the path's own method before its ``any`` event."""
+        for wanted in (method, "ANY"):
+            for pattern, route in self.routes:
+                found = pattern.match(path)
+                if found and route.method == wanted:
+                    return route, self.functions[route.function], found.groupdict()
         return None
 
     def clock_moved(self) -> None:
         for runner in self.schedules:
             runner.wake.set()
+        if self.keeper is not None:
+            self.keeper.changed()
 
     def health(self) -> dict[str, Any]:
         threads = {thread.name: thread.is_alive() for thread in [*self.pollers, *self.schedules]}
@@ -263,4 +293,6 @@ class LocalStack:
         self.gateway.server_close()
         for thread in [*self.pollers, *self.schedules]:
             thread.join(timeout=5)
+        if self.keeper is not None:
+            self.keeper.close()  # the last snapshot: nothing polls or fires any more
         self.moto.stop()
