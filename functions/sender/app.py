@@ -1,4 +1,7 @@
-"""SQS: delivery jobs of many recipients each; send each recipient the broadcast exactly once.
+"""SQS: delivery jobs of many recipients each; send each recipient the broadcast once, never twice.
+
+A send the provider leaves uncertain (no answer, or the instance killed mid-chunk) is counted as
+``failed: uncertain`` and not repeated: at most once for those, exactly once for everyone else.
 
 The same queue carries release jobs: subscribers whose held snippets (quiet hours, digest) are due.
 """

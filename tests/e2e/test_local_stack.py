@@ -220,9 +220,7 @@ def test_a_method_a_path_lacks_answers_405_with_allow(stack):
             urllib.request.urlopen(request, timeout=30)
         # Then each answers 405 in the error shape, naming the methods it has
         assert refused.value.code == 405
-        assert set(refused.value.headers["Allow"].replace(" ", "").split(",")) == set(
-            allowed.replace(" ", "").split(",")
-        )
+        assert set(refused.value.headers["Allow"].replace(" ", "").split(",")) == allowed
         assert json.loads(refused.value.read())["error"]["code"] == "method_not_allowed"
 
 

@@ -105,7 +105,7 @@ BroadcastText = Annotated[
 def one_message_problem(text: str, link: str | None, image_url: str | None) -> str | None:
     """Why this broadcast would not fit one Telegram message (4,096 characters, 100 formats), if so.
 
-    One message per broadcast keeps delivery exactly once per recipient: a second part could
+    One message per broadcast keeps delivery all or nothing per recipient: a second part could
     fail after the first went out. Longer newsletters become several snippets instead.
     """
     if len(render_telegram(text, link, image_url)) > 1:
