@@ -30,6 +30,9 @@ def route_tables() -> list[Routes]:
 
 def register(app: Any) -> None:
     """Add every /v1 blueprint to the Chalice app, and answer its 405s in the API's error shape."""
-    for table in route_tables():
+    from subcast.publisher_api import docs
+
+    # The reference page is no API operation, so it is not a route table: openapi.json omits it.
+    for table in [*route_tables(), docs.routes]:
         app.register_blueprint(table.blueprint())
     app.register_middleware(method_not_allowed, "http")

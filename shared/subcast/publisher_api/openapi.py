@@ -152,5 +152,5 @@ def _operation(spec: RouteSpec, refs: dict[Any, Any]) -> dict[str, Any]:
 
 @routes.route("/v1/openapi.json", "GET", None, response=None)
 def openapi_view() -> Response:
-    """This document."""
+    """The OpenAPI 3.1 document of this API (what /v1/docs shows as a page)."""
     return json_response(200, document())
