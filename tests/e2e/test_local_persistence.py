@@ -3,27 +3,13 @@ stack loses no more than its last seconds."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 
 from infra.local import process
 from infra.local.state_files import TableState, read_snapshot
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Poll until ``predicate()`` is truthy (the stack is asynchronous); fails after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def create_topic(stack: process.LocalStackProcess, key: str, slug: str) -> None:

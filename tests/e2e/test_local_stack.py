@@ -15,6 +15,7 @@ from infra.fakes.telegram import FakeBotApi, running
 from infra.fakes.updates import message_update
 from infra.local import process
 from infra.template import gateway_response
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -55,17 +56,6 @@ def send(stack, update_id: int, text: str, chat: int = CHAT, secret: str = SECRE
         {"X-Telegram-Bot-Api-Secret-Token": secret},
     )
     return status
-
-
-def wait_for(predicate, timeout: float = 20.0):
-    """Poll until ``predicate()`` is truthy (the system is asynchronous); fails after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def texts(bot, chat: int = CHAT) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from infra.local.stack import LocalStack
 from infra.local.state_files import QueueState, Snapshot, TableState, read_snapshot, write_snapshot
 from subcast import clock
 from subcast.services import dependencies
+from tests.waiting import wait_for
 
 CHAT = 424242
 DATA_KEY = [["pk", "HASH", "S"], ["sk", "RANGE", "S"]]
@@ -42,17 +42,6 @@ def call(
             return response.status, json.loads(response.read() or b"null")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"null")
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 20.0) -> Any:
-    """Poll until ``predicate()`` is truthy (the stack is asynchronous); fails after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 def replies(stack: LocalStack) -> list[str]:
